@@ -1,0 +1,1 @@
+"""Training and ONNX export of the one model this repo serves."""

@@ -1,0 +1,1 @@
+"""The one FastAPI app that every deployment in this repo serves."""
