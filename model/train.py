@@ -151,7 +151,11 @@ def train_and_export(out_dir: Path = ARTIFACTS_DIR) -> dict:
     (out_dir / "model.onnx").write_bytes(onnx_bytes)
     (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     # Real held-out rows (never trained on) for the load tests and benchmarks to send.
-    holdout = {"feature_names": data.feature_names, "rows": data.x_test.tolist(), "labels": data.y_test.tolist()}
+    holdout = {
+        "feature_names": data.feature_names,
+        "rows": data.x_test.tolist(),
+        "labels": data.y_test.tolist(),
+    }
     (out_dir / "holdout.json").write_text(json.dumps(holdout) + "\n")
     return metadata
 
@@ -167,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     parity = metadata["parity"]
     print(f"model {metadata['version']} -> {args.out}/model.onnx")
-    print(f"  test accuracy {metadata['metrics']['test_accuracy']}, macro F1 {metadata['metrics']['test_macro_f1']}")
+    metrics = metadata["metrics"]
+    print(f"  test accuracy {metrics['test_accuracy']}, macro F1 {metrics['test_macro_f1']}")
     print(
         f"  parity on {parity['rows']} held-out rows: labels agree {parity['label_agreement']:.0%}, "
         f"max |p_onnx - p_sklearn| = {parity['max_probability_difference']:.2e} "

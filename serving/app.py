@@ -58,7 +58,11 @@ _PREDICT_BODY_DOC = {
                 },
                 "objects": {
                     "summary": "A row keyed by feature name",
-                    "value": {"instances": [dict(zip(model.feature_names, model.card["example_instances"][0]))]},
+                    "value": {
+                        "instances": [
+                            dict(zip(model.feature_names, model.card["example_instances"][0], strict=True))
+                        ]
+                    },
                 },
             },
         }
@@ -97,7 +101,10 @@ async def predict(request: Request) -> Response:
     INFERENCE_SECONDS.observe(prediction.inference_seconds)
     BATCH_ROWS.observe(len(rows))
     return JSONBytesResponse(
-        {"model_version": model.version, "predictions": _predictions(prediction.labels, prediction.probabilities)},
+        {
+            "model_version": model.version,
+            "predictions": _predictions(prediction.labels, prediction.probabilities),
+        },
         headers={"server-timing": f"inference;dur={prediction.inference_seconds * 1000:.3f}"},
     )
 
@@ -148,4 +155,6 @@ async def http_error(_: Request, error: StarletteHTTPException) -> Response:
 
 @app.exception_handler(RequestValidationError)
 async def request_validation_error(_: Request, error: RequestValidationError) -> Response:
-    return _error_response(422, [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in error.errors()])
+    return _error_response(
+        422, [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in error.errors()]
+    )

@@ -31,7 +31,9 @@ class Model:
         self.feature_names: list[str] = self.card["input"]["feature_names"]
         self.classes: list[str] = self.card["classes"]
         self.session = ort.InferenceSession(
-            str(settings.model_path), sess_options=_session_options(settings), providers=["CPUExecutionProvider"]
+            str(settings.model_path),
+            sess_options=_session_options(settings),
+            providers=["CPUExecutionProvider"],
         )
         self._input_name = self.session.get_inputs()[0].name
         self.ready = False

@@ -18,12 +18,19 @@ import orjson
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-KNOWN_ROUTES = frozenset({"/predict", "/health", "/ready", "/metadata", "/metrics", "/docs", "/redoc", "/openapi.json"})
+KNOWN_ROUTES = frozenset(
+    {"/predict", "/health", "/ready", "/metadata", "/metrics", "/docs", "/redoc", "/openapi.json"}
+)
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
-REQUESTS = Counter("http_requests_total", "HTTP requests by route, method and status.", ["route", "method", "status"])
+REQUESTS = Counter(
+    "http_requests_total", "HTTP requests by route, method and status.", ["route", "method", "status"]
+)
 REQUEST_SECONDS = Histogram(
-    "http_request_duration_seconds", "Time in the app per request.", ["route", "status"], buckets=_LATENCY_BUCKETS
+    "http_request_duration_seconds",
+    "Time in the app per request.",
+    ["route", "status"],
+    buckets=_LATENCY_BUCKETS,
 )
 INFERENCE_SECONDS = Histogram(
     "model_inference_seconds", "onnxruntime run time per /predict call.", buckets=_LATENCY_BUCKETS
@@ -97,7 +104,9 @@ class ServingMiddleware:
         except BodyTooLarge:
             if response_started:
                 raise
-            await _send_json(send_with_headers, 413, {"detail": f"request body exceeds {self.max_body_bytes} bytes"})
+            await _send_json(
+                send_with_headers, 413, {"detail": f"request body exceeds {self.max_body_bytes} bytes"}
+            )
         finally:
             self._record(scope, status, time.perf_counter() - started, request_id, cold)
 

@@ -82,7 +82,12 @@ def parse_predict_request(body: bytes, feature_names: list[str], max_batch_size:
     request = _request_adapter.validate_json(body)
     if len(request.instances) > max_batch_size:
         raise InputError(
-            [_error(("body", "instances"), f"batch of {len(request.instances)} exceeds the limit of {max_batch_size}")]
+            [
+                _error(
+                    ("body", "instances"),
+                    f"batch of {len(request.instances)} exceeds the limit of {max_batch_size}",
+                )
+            ]
         )
     rows = [_as_row(instance, index, feature_names) for index, instance in enumerate(request.instances)]
     with np.errstate(over="ignore"):  # values beyond float32 become inf, reported just below
@@ -106,7 +111,9 @@ def _as_row(instance: list[float] | dict[str, float], index: int, feature_names:
             pass  # same count but different names: report below
     missing = [name for name in feature_names if name not in instance]
     unknown = [name for name in instance if name not in feature_names]
-    problems = ([f"missing features {missing}"] if missing else []) + ([f"unknown features {unknown}"] if unknown else [])
+    problems = ([f"missing features {missing}"] if missing else []) + (
+        [f"unknown features {unknown}"] if unknown else []
+    )
     raise InputError([_error(where, "; ".join(problems))])
 
 

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from serving.config import Settings
+
+
+def test_settings_come_from_app_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_MAX_BATCH_SIZE", "64")
+    monkeypatch.setenv("APP_LOG_LEVEL", "warning")
+
+    settings = Settings()
+
+    assert settings.max_batch_size == 64
+    assert settings.log_level == "warning"
+    assert settings.model_path.name == "model.onnx"
+
+
+def test_nonsense_settings_fail_at_start_not_at_first_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_MAX_BATCH_SIZE", "0")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -1,0 +1,89 @@
+"""The Mangum handler answers the three event shapes AWS sends, as printed in the AWS docs."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from serving.lambda_handler import handler
+
+EVENTS = Path(__file__).parent / "events"
+ROW = [14.2, 1.7, 2.4, 15.6, 127, 2.8, 3.06, 0.28, 2.29, 5.64, 1.04, 3.92, 1065]
+
+
+class FakeContext:
+    """The attributes of the Lambda context object that Mangum and the app may read."""
+
+    function_name = "one-model-three-ways"
+    memory_limit_in_mb = 1769
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:one-model-three-ways"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+def _event(name: str, method: str, path: str, body: str | None, base64_body: bool = False) -> dict[str, Any]:
+    """Load a documented event and point it at this app: method, path, body and content-type only."""
+    event = copy.deepcopy(json.loads((EVENTS / f"{name}.json").read_text()))
+    if base64_body and body is not None:
+        body = base64.b64encode(body.encode()).decode()
+    event["body"], event["isBase64Encoded"] = body, base64_body
+    event["headers"]["content-type"] = "application/json"
+    if event["version"] == "1.0":
+        event.update(httpMethod=method, path=path, resource=path)
+        event["multiValueHeaders"]["content-type"] = ["application/json"]
+        event["requestContext"].update(httpMethod=method, path=path, resourcePath=path)
+    else:
+        event["rawPath"] = path
+        event["requestContext"]["http"].update(method=method, path=path)
+    return event
+
+
+def _invoke(event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+    response = handler(event, cast(Any, FakeContext()))
+    body = base64.b64decode(response["body"]) if response.get("isBase64Encoded") else response["body"]
+    headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
+    return response["statusCode"], headers, json.loads(body)
+
+
+@pytest.mark.parametrize("event_name", ["function_url", "http_api_v2", "rest_api_v1"])
+@pytest.mark.parametrize("base64_body", [False, True], ids=["plain", "base64"])
+def test_predict_through_each_event_shape(event_name: str, base64_body: bool) -> None:
+    event = _event(event_name, "POST", "/predict", json.dumps({"instances": [ROW]}), base64_body)
+
+    status, headers, body = _invoke(event)
+
+    assert status == 200
+    assert body["predictions"][0]["label"] == "class_0"
+    assert headers["x-cold-start"] in {"true", "false"}
+    assert headers["server-timing"].startswith("inference;dur=")
+
+
+@pytest.mark.parametrize("event_name", ["function_url", "http_api_v2", "rest_api_v1"])
+def test_health_and_bad_input_through_each_event_shape(event_name: str) -> None:
+    assert _invoke(_event(event_name, "GET", "/health", None))[0] == 200
+    status, _, body = _invoke(_event(event_name, "POST", "/predict", '{"instances": [[1, 2]]}'))
+    assert status == 422
+    assert body["detail"][0]["msg"] == "expected 13 values, got 2"
+
+
+def test_handler_never_runs_the_asgi_lifespan(monkeypatch: pytest.MonkeyPatch) -> None:
+    scope_types: list[str] = []
+    inner_app = handler.app
+
+    async def recording_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        scope_types.append(scope["type"])
+        await inner_app(scope, receive, send)
+
+    monkeypatch.setattr(handler, "app", recording_app)
+    for _ in range(2):
+        assert _invoke(_event("function_url", "GET", "/health", None))[0] == 200
+
+    assert scope_types == ["http", "http"]
