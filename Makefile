@@ -42,7 +42,7 @@ $(MODEL): model/train.py requirements/dev.txt | $(VENV)/.installed
 model: $(MODEL) ## Train, export to ONNX and check parity (a no-op when nothing changed)
 
 .PHONY: serve
-serve: $(MODEL) ## Run the app locally with uvicorn on 127.0.0.1:$(PORT)
+serve: $(MODEL) ## Run the app locally with uvicorn on 127.0.0.1:8000 (PORT=... to change)
 	$(BIN)/uvicorn serving.app:app --host 127.0.0.1 --port $(PORT) --no-access-log
 
 # ---------------------------------------------------------------- quality
