@@ -33,6 +33,7 @@ setup: $(VENV)/.installed ## Create .venv with every pinned dependency (uv, from
 lock: ## Re-pin requirements/*.txt from pyproject.toml (no registry hosts in the output)
 	$(BIN)/uv pip compile -q pyproject.toml --all-extras --python-version 3.11 -o requirements/dev.txt
 	$(BIN)/uv pip compile -q pyproject.toml --extra serving --python-version 3.11 -c requirements/dev.txt -o requirements/serving.txt
+	$(BIN)/uv pip compile -q pyproject.toml --extra lambda --python-version 3.11 -c requirements/dev.txt -o requirements/lambda.txt
 
 # ---------------------------------------------------------------- model and app
 $(MODEL): model/train.py requirements/dev.txt | $(VENV)/.installed
