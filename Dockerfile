@@ -1,0 +1,87 @@
+# One recipe, two images that share every layer but the last:
+#   ecs     uvicorn serving `serving.app:app` on :8000 (the ECS Fargate task)
+#   lambda  the same app behind awslambdaric + Mangum (the Lambda container image)
+#
+#   make image-ecs / make image-lambda          (infra/local/docker.py: BuildKit + secrets)
+#   DOCKER_BUILDKIT=1 docker build --target ecs -t one-model:ecs .
+#
+# No `# syntax=` line on purpose: the engine's built-in Dockerfile frontend already knows
+# `RUN --mount`, and nothing has to be pulled from a registry to parse this file.
+# CI builds FROM a debootstrapped Debian bookworm (.ci/base-image.sh); anywhere else the
+# public image below is used. Both are bookworm with CPython 3.11.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+# ---------------------------------------------------------------- builder
+FROM ${BASE_IMAGE} AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+RUN python3 -m venv /opt/venv
+# The pip config and the CA bundle (for a TLS-intercepting proxy) are build secrets: mounted
+# for this one RUN, never written to a layer. Both are optional.
+COPY requirements/serving.txt /tmp/requirements/serving.txt
+RUN --mount=type=secret,id=ca_bundle,required=false \
+    --mount=type=secret,id=pip_conf,required=false \
+    --mount=type=cache,target=/root/.cache/pip \
+    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi; \
+    if [ -s /run/secrets/pip_conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip_conf; fi; \
+    /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: -r /tmp/requirements/serving.txt
+
+# The Lambda runtime client goes into its own folder, so the lambda image is the ecs image
+# plus one small layer.
+FROM builder AS lambda-deps
+COPY requirements/lambda.txt /tmp/requirements/lambda.txt
+RUN --mount=type=secret,id=ca_bundle,required=false \
+    --mount=type=secret,id=pip_conf,required=false \
+    --mount=type=cache,target=/root/.cache/pip \
+    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi; \
+    if [ -s /run/secrets/pip_conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip_conf; fi; \
+    /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: \
+        --target /opt/lambda -r /tmp/requirements/lambda.txt \
+    && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/lambda
+
+# The app and the model, byte-compiled now: a read-only root filesystem (and Lambda's) cannot
+# cache bytecode at run time, and compiling at every cold start costs time. unchecked-hash:
+# the .pyc files are used as they are, whatever the source files' timestamps.
+FROM builder AS app
+COPY serving/ /app/serving/
+COPY model/artifacts/model.onnx model/artifacts/metadata.json /app/model/artifacts/
+COPY infra/runtime/cpu-count.sh /app/bin/cpu-count
+# Slim: no installer, no test suites, none of onnxruntime's offline tooling (never imported).
+RUN /opt/venv/bin/python -m pip uninstall --quiet --yes pip setuptools \
+    && find /opt/venv -depth -type d -name tests -exec rm -rf {} + \
+    && rm -rf /opt/venv/lib/python3*/site-packages/onnxruntime/transformers \
+        /opt/venv/lib/python3*/site-packages/onnxruntime/quantization \
+        /opt/venv/lib/python3*/site-packages/onnxruntime/tools \
+    && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv /app/serving \
+    && chmod -R a+rX /app /opt/venv && chmod a+rx /app/bin/cpu-count
+
+# ---------------------------------------------------------------- runtime (shared)
+FROM ${BASE_IMAGE} AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin app
+COPY --from=app /opt/venv /opt/venv
+COPY --from=app /app /app
+WORKDIR /app
+USER 10001:10001
+
+# ---------------------------------------------------------------- ecs
+# One worker per vCPU: WEB_CONCURRENCY if set (the ECS stack sets it from the task size),
+# else /app/bin/cpu-count, which honours the cgroup CPU quota (`--cpus`, the task's cpu)
+# rather than the host's core count. --no-access-log: the app already logs one JSON line
+# per request.
+FROM runtime AS ecs
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=2).status != 200)"]
+CMD ["/bin/sh", "-c", "exec uvicorn serving.app:app --host 0.0.0.0 --port 8000 --workers \"${WEB_CONCURRENCY:-$(/app/bin/cpu-count)}\" --no-access-log"]
+
+# ---------------------------------------------------------------- lambda
+# awslambdaric polls the Lambda Runtime API; `python -m` puts /app (the workdir) on sys.path.
+FROM runtime AS lambda
+COPY --from=lambda-deps /opt/lambda /opt/lambda
+ENV PYTHONPATH=/opt/lambda
+ENTRYPOINT ["python", "-m", "awslambdaric"]
+CMD ["serving.lambda_handler.handler"]
