@@ -1,0 +1,36 @@
+"""Stack names and stack-output keys: the contract between the CDK app and everything that reads a
+deployed stack (the load tests call ``describe_stacks`` and look these keys up).
+
+Kept free of aws_cdk on purpose: importing aws_cdk starts a Node.js process (jsii), and a load test
+or the credential check should not pay for that just to read a few strings.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Way = Literal["ec2", "ecs", "lambda"]
+WAYS: Final[tuple[Way, ...]] = ("ec2", "ecs", "lambda")
+
+# One CloudFormation stack per way; `make deploy-<way>` deploys STACK_NAMES[way].
+STACK_NAMES: Final[dict[Way, str]] = {
+    "ec2": "OneModel-Ec2",
+    "ecs": "OneModel-Ecs",
+    "lambda": "OneModel-Lambda",
+}
+
+# Output keys. Every stack has ENDPOINT_URL (base URL, no trailing slash: append /predict, /ready ...)
+# and WAY; the rest are the handles a load test needs to inspect or scale what it measures.
+OUTPUT_ENDPOINT_URL: Final = "EndpointUrl"
+OUTPUT_WAY: Final = "Way"
+OUTPUT_ASG_NAME: Final = "AutoScalingGroupName"  # ec2
+OUTPUT_CLUSTER_NAME: Final = "ClusterName"  # ecs
+OUTPUT_SERVICE_NAME: Final = "ServiceName"  # ecs
+OUTPUT_FUNCTION_NAME: Final = "FunctionName"  # lambda
+OUTPUT_LOG_GROUP_NAME: Final = "LogGroupName"  # ecs, lambda (EC2 logs go to the journal)
+
+OUTPUTS_BY_WAY: Final[dict[Way, tuple[str, ...]]] = {
+    "ec2": (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_ASG_NAME),
+    "ecs": (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_CLUSTER_NAME, OUTPUT_SERVICE_NAME, OUTPUT_LOG_GROUP_NAME),
+    "lambda": (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_FUNCTION_NAME, OUTPUT_LOG_GROUP_NAME),
+}
