@@ -1,0 +1,39 @@
+"""CDK entry point: one app, three stacks, one per way of shipping the same FastAPI app.
+
+    npx cdk synth                      # what `make synth` runs (cdk.json: .venv/bin/python -m infra.app)
+    npx cdk deploy OneModel-Lambda     # or `make deploy-lambda`
+
+Context (`-c key=value`, defaults in cdk.json): allowedIngressCidr, architecture, baseImage,
+lambdaReservedConcurrency; see infra/common/shared.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from infra.common import shared
+from infra.ec2.stack import Ec2Stack
+from infra.ecs.stack import EcsStack
+
+# `lambda` is a Python keyword, so `from infra.lambda.stack import LambdaStack` is a syntax error.
+# The folder keeps the name the issue, the Makefile and the README use for this way; importlib
+# loads it like any other module (mypy sees it through explicit_package_bases).
+LambdaStack = importlib.import_module("infra.lambda.stack").LambdaStack
+
+
+def build_app(app: cdk.App | None = None) -> cdk.App:
+    """Add the three stacks and the cdk-nag checks to ``app`` (tests pass their own App)."""
+    app = app or cdk.App()
+    settings = shared.read_settings(app)
+    Ec2Stack(app, settings, bundle_staging_dir=Path(app.outdir) / "ec2-bundle-source")
+    EcsStack(app, settings)
+    LambdaStack(app, settings)
+    shared.enable_nag(app)
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()
