@@ -16,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---------------------------------------------------------------- environment
 $(VENV)/.installed: requirements/dev.txt pyproject.toml
@@ -67,3 +67,82 @@ test: $(MODEL) ## Lint, then run the whole test suite
 .PHONY: demo
 demo: $(MODEL) ## Train, export, serve locally and send real requests
 	$(BIN)/python -m loadtests.smoke
+
+# ---- infra
+# AWS CDK (Python) app in infra/: one stack per way. The CLI is pinned in package.json (`npx cdk`).
+# Context: ALLOWED_CIDR=203.0.113.7/32 (the ALBs admit nobody by default), ARCH=x86_64|arm64,
+# LAMBDA_RESERVED_CONCURRENCY=10|none; CDK_FLAGS=... is passed to every cdk command.
+CDK := npx --no-install cdk
+INFRA_STACKS := ec2 ecs lambda
+STACK_ec2 := OneModel-Ec2
+STACK_ecs := OneModel-Ecs
+STACK_lambda := OneModel-Lambda
+CDK_CONTEXT := $(if $(ALLOWED_CIDR),-c allowedIngressCidr=$(ALLOWED_CIDR)) $(if $(ARCH),-c architecture=$(ARCH)) \
+	$(if $(LAMBDA_RESERVED_CONCURRENCY),-c lambdaReservedConcurrency=$(LAMBDA_RESERVED_CONCURRENCY))
+CDK_RUN := $(CDK) $(CDK_CONTEXT) $(CDK_FLAGS)
+# Fail at once, in one line, when no AWS credentials work (infra/common/credentials.py).
+AWS_CHECK := $(BIN)/python -m infra.common.credentials
+INFRA_TARGETS := synth diff bootstrap deploy-all destroy-all $(addprefix deploy-,$(INFRA_STACKS)) \
+	$(addprefix destroy-,$(INFRA_STACKS))
+
+# No instance-metadata credential lookups unless asked for (AWS_EC2_METADATA_DISABLED=false on an
+# EC2 box with a role): elsewhere they only wait on an address that is not there. No CLI telemetry.
+$(INFRA_TARGETS): export AWS_EC2_METADATA_DISABLED ?= true
+$(INFRA_TARGETS): export CDK_DISABLE_CLI_TELEMETRY := true
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+.PHONY: synth
+synth: node_modules/.installed $(MODEL) ## Synthesize the three stacks into cdk.out (cdk-nag runs; no AWS needed)
+	$(CDK_RUN) synth --quiet
+	@ls cdk.out/*.template.json
+
+.PHONY: diff
+diff: node_modules/.installed $(MODEL) ## cdk diff against the deployed stacks; without credentials, against the last synth
+	@if $(AWS_CHECK) --quiet; then $(CDK_RUN) diff; else \
+		echo "No AWS credentials: comparing the code with cdk.out, the last 'make synth' (--template)."; \
+		rm -rf .cache/cdk-next && $(CDK_RUN) synth --quiet -o .cache/cdk-next && \
+		for s in $(foreach w,$(INFRA_STACKS),$(STACK_$(w))); do \
+			base=cdk.out/$$s.template.json; \
+			test -f $$base || { base=.cache/cdk-next/empty.json; echo '{"Resources": {}}' > $$base; }; \
+			$(CDK_RUN) diff --app .cache/cdk-next --template $$base $$s || exit $$?; \
+		done; \
+	fi
+
+.PHONY: bootstrap
+bootstrap: | $(VENV)/.installed ## cdk bootstrap the current account/region (once per account and region)
+	@$(AWS_CHECK)
+	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
+	$(CDK_RUN) bootstrap
+
+.PHONY: $(addprefix deploy-,$(INFRA_STACKS))
+deploy-ec2: ## Deploy the EC2 stack (ASG of Debian 12 instances behind an ALB)
+deploy-ecs: ## Deploy the ECS stack (Fargate service behind an ALB; builds the `ecs` image)
+deploy-lambda: ## Deploy the Lambda stack (image function + Function URL; builds the `lambda` image)
+$(addprefix deploy-,$(INFRA_STACKS)): deploy-%: | $(VENV)/.installed
+	@$(AWS_CHECK)
+	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
+	$(CDK_RUN) deploy $(STACK_$*)
+
+.PHONY: deploy-all
+deploy-all: | $(VENV)/.installed ## Deploy all three stacks
+	@$(AWS_CHECK)
+	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
+	$(CDK_RUN) deploy $(foreach w,$(INFRA_STACKS),$(STACK_$(w)))
+
+.PHONY: $(addprefix destroy-,$(INFRA_STACKS))
+destroy-ec2: ## Destroy the EC2 stack (no prompt)
+destroy-ecs: ## Destroy the ECS stack (no prompt)
+destroy-lambda: ## Destroy the Lambda stack (no prompt)
+$(addprefix destroy-,$(INFRA_STACKS)): destroy-%: | $(VENV)/.installed
+	@$(AWS_CHECK)
+	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
+	$(CDK_RUN) destroy --force $(STACK_$*)
+
+.PHONY: destroy-all
+destroy-all: | $(VENV)/.installed ## Destroy all three stacks (no prompt)
+	@$(AWS_CHECK)
+	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
+	$(CDK_RUN) destroy --force $(foreach w,$(INFRA_STACKS),$(STACK_$(w)))
