@@ -1,0 +1,84 @@
+"""One CDK synth per test session, shared by test_stacks, test_nag and test_cfn_lint.
+
+Test modules load this with ``pytest_plugins = ("tests.infra.cdk_fixtures",)``, which registers the
+fixture once (one synth), and import from it only under TYPE_CHECKING (an earlier import would keep
+pytest from rewriting this plugin's asserts).
+
+Synth needs no Docker engine and no AWS: image assets are only copied into the cloud assembly and
+hashed (the image is built by `cdk deploy`), and the stacks are environment-agnostic. Fake
+credentials and IMDS off make sure nothing could reach AWS even if something tried.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+
+from infra.app import build_app
+from infra.common.names import STACK_NAMES, Way
+from infra.common.shared import REPO_ROOT
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The feature flags and context defaults `npx cdk synth` would pass, so tests synth the same app."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    outdir: Path
+    context: dict[str, Any]
+    templates: dict[Way, dict[str, Any]]
+
+    def template(self, way: Way) -> assertions.Template:
+        return assertions.Template.from_json(self.templates[way])
+
+    def assets(self, way: Way) -> dict[str, Any]:
+        manifest: dict[str, Any] = json.loads((self.outdir / f"{STACK_NAMES[way]}.assets.json").read_text())
+        return manifest
+
+    def validation_report(self) -> dict[str, Any]:
+        report: dict[str, Any] = json.loads((self.outdir / "validation-report.json").read_text())
+        return report
+
+
+def _unacknowledged(outdir: Path) -> str:
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return "\n".join(
+        f"{violation['ruleName']} at {construct['constructPath']}"
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    )
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    context = cdk_json_context()
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in FAKE_AWS_ENV.items():
+            env.setenv(key, value)
+        app = build_app(cdk.App(outdir=str(outdir), context=context))
+        try:
+            assembly = app.synth()
+        except RuntimeError as error:  # jsii surfaces "ValidationFailed" as RuntimeError
+            pytest.fail(f"synth failed: {error}\nunacknowledged cdk-nag findings:\n{_unacknowledged(outdir)}")
+    templates = {way: assembly.get_stack_by_name(name).template for way, name in STACK_NAMES.items()}
+    yield Synthesis(outdir=outdir, context=context, templates=templates)
