@@ -134,6 +134,12 @@ class Ec2Stack(cdk.Stack):
                 additional_types=[autoscaling.AdditionalHealthCheckType.ELB],
                 grace_period=cdk.Duration.minutes(5),
             ),
+            # A new bundle or AMI means new user data, so a new launch template version: roll the
+            # instances onto it, one at a time, keeping one in service. Debian's AMI has no cfn-signal,
+            # so CloudFormation waits a fixed pause (first boot: apt, pip, /ready) instead of a signal.
+            update_policy=autoscaling.UpdatePolicy.rolling_update(
+                min_instances_in_service=shared.EC2_MIN_INSTANCES, pause_time=cdk.Duration.minutes(5)
+            ),
         )
         shared.acknowledge(
             asg,

@@ -100,7 +100,7 @@ class EcsStack(cdk.Stack):
             task_definition,
             "AwsSolutions-IAM5[Resource::*]",
             "The execution role's ecr:GetAuthorizationToken has no resource-level permissions in IAM; "
-            "CDK scopes the image pull itself to this one repository.",
+            "the image pull actions themselves are scoped to the CDK container-asset repository.",
         )
 
         # Health check on /ready, and a short deregistration delay: requests take milliseconds.

@@ -140,6 +140,11 @@ def test_ec2_asg_replaces_instances_the_alb_finds_unhealthy(synth: Synthesis) ->
     assert asg["MinSize"] == str(shared.EC2_MIN_INSTANCES)
     assert asg["HealthCheckType"] == "ELB"
     assert asg["TargetGroupARNs"]
+    # A new bundle rolls the instances instead of leaving the old app running.
+    synth.template("ec2").has_resource(
+        "AWS::AutoScaling::AutoScalingGroup",
+        {"UpdatePolicy": {"AutoScalingRollingUpdate": Match.object_like({"MinInstancesInService": 1})}},
+    )
 
 
 def test_ec2_role_has_session_manager_and_reads_only_its_bundle(synth: Synthesis) -> None:
