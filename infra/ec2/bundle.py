@@ -1,0 +1,61 @@
+"""The app+model bundle that the EC2 instances install: a subset of this repo, same layout.
+
+The CDK EC2 stack uploads it as an S3 asset directory (one .zip); ``user_data.sh`` fetches
+that zip, creates a venv from ``requirements/serving.txt`` and installs the systemd unit.
+tests/infra/test_user_data.py builds the same bundle and runs the same script.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+UNIT_FILE: Final = Path(__file__).with_name("one-model.service")
+
+
+def _app_sources() -> tuple[str, ...]:
+    sources = (REPO_ROOT / "serving").glob("*.py")
+    return tuple(sorted(path.relative_to(REPO_ROOT).as_posix() for path in sources))
+
+
+# Repo-relative paths; the bundle keeps them, so serving/config.py finds model/artifacts as usual.
+BUNDLE_FILES: Final[tuple[str, ...]] = (
+    *_app_sources(),
+    "model/artifacts/model.onnx",
+    "model/artifacts/metadata.json",
+    "requirements/serving.txt",
+    "infra/ec2/one-model.service",
+)
+
+
+def write_bundle(dest: Path) -> Path:
+    """Copy BUNDLE_FILES into ``dest`` (created; must not hold a previous bundle) and return it."""
+    missing = [name for name in BUNDLE_FILES if not (REPO_ROOT / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"bundle files missing: {missing} (model artifacts come from `make model`)")
+    for name in BUNDLE_FILES:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO_ROOT / name, target)
+    return dest
+
+
+def service_command(uvicorn: Path | str, env: Mapping[str, str] | None = None) -> list[str]:
+    """The unit's ExecStart as argv, for running the service as a host process.
+
+    The unit's ``/opt/one-model/venv/bin/uvicorn`` becomes ``uvicorn`` (e.g. ``.venv/bin/uvicorn``)
+    and ``${VAR}`` is taken from ``env`` (default: os.environ), as systemd would do. Example::
+
+        service_command(".venv/bin/uvicorn", {"UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": "8000",
+                                              "WEB_CONCURRENCY": str(os.cpu_count())})
+    """
+    values = os.environ if env is None else env
+    line = next(line for line in UNIT_FILE.read_text().splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(line.removeprefix("ExecStart="))
+    return [str(uvicorn), *(re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], arg) for arg in argv[1:])]
