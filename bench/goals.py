@@ -1,0 +1,122 @@
+"""The goals, each a ratio (or a size) from the same run, and how far a missed one is off."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+MB = 1_000_000
+
+
+@dataclass(frozen=True)
+class Goal:
+    name: str
+    description: str
+    unit: str  # "x" for ratios, "MB" for sizes
+    limit: float
+    at_most: bool  # True: the value must be <= limit; False: >= limit
+    value: Callable[[dict[str, Any]], float | None]
+
+    def check(self, figures: dict[str, Any]) -> dict[str, Any]:
+        value = self.value(figures)
+        entry: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "unit": self.unit,
+            "limit": self.limit,
+            "comparison": "<=" if self.at_most else ">=",
+            "value": value,
+        }
+        if value is None:
+            return entry | {"met": None, "miss_by_fraction": None}
+        met = value <= self.limit if self.at_most else value >= self.limit
+        # How far off, as a fraction of the limit: 0.25 = 25 % over (at most) or short (at least).
+        miss = 0.0 if met else abs(value - self.limit) / self.limit
+        return entry | {"met": met, "miss_by_fraction": miss}
+
+
+def _ratio(section: str, numerator: str, denominator: str) -> Callable[[dict[str, Any]], float]:
+    return lambda figures: figures[section][numerator] / figures[section][denominator]
+
+
+def _batch_ratio(figures: dict[str, Any]) -> float:
+    largest = figures["batch_rows_per_s"][max(figures["batch_rows_per_s"], key=int)]
+    return float(largest["app"] / largest["onnxruntime_run"])
+
+
+def _lambda_added_mb(figures: dict[str, Any]) -> float | None:
+    images = figures["images"]
+    return None if "skipped" in images else images["lambda"]["added_over_base_bytes"] / MB
+
+
+GOALS = [
+    Goal(
+        "warm_predict_vs_asgi_floor",
+        "warm in-process /predict via Mangum <= 1.5x the ASGI floor",
+        "x",
+        1.5,
+        True,
+        _ratio("warm_request_us", "app", "asgi_floor"),
+    ),
+    Goal(
+        "http_predict_vs_health",
+        "HTTP /predict throughput >= 0.8x the same server's /health",
+        "x",
+        0.8,
+        False,
+        _ratio("http_requests_per_s", "app_predict", "app_health"),
+    ),
+    Goal(
+        "http_predict_vs_naive",
+        "HTTP /predict throughput >= 10x the naive peer's",
+        "x",
+        10.0,
+        False,
+        _ratio("http_requests_per_s", "app_predict", "naive_predict"),
+    ),
+    Goal(
+        "cold_start_vs_floor_fastapi",
+        "cold start <= 1.2x the floor process importing fastapi, numpy, onnxruntime",
+        "x",
+        1.2,
+        True,
+        _ratio("cold_start_s", "app", "floor_fastapi"),
+    ),
+    Goal(
+        "cold_start_vs_naive",
+        "cold start <= 0.35x the naive peer's",
+        "x",
+        0.35,
+        True,
+        _ratio("cold_start_s", "app", "naive_peer"),
+    ),
+    Goal(
+        "batch_1000_vs_onnxruntime",
+        "largest batch (1,000 rows): rows/s >= 0.8x raw onnxruntime",
+        "x",
+        0.8,
+        False,
+        _batch_ratio,
+    ),
+    Goal(
+        "lambda_image_added_mb",
+        "the Lambda image adds <= 200 MB over its base",
+        "MB",
+        200.0,
+        True,
+        _lambda_added_mb,
+    ),
+    Goal(
+        "app_worker_peak_rss_mb",
+        "peak RSS of one app worker <= 150 MB",
+        "MB",
+        150.0,
+        True,
+        lambda figures: figures["peak_rss_bytes"]["app_worker"] / MB,
+    ),
+]
+
+
+def check_all(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    return [goal.check(figures) for goal in GOALS]

@@ -1,0 +1,102 @@
+"""In-process figures, run in a child process of the bench (``python -m bench.inprocess``):
+
+* warm per-request cost through each Lambda handler (Mangum) with a real Function URL event;
+* batch throughput through the app's handler against raw onnxruntime on the same rows.
+
+Its stdout is the app's request log (discarded by the parent); the result is a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.timing import interleaved, median
+from bench.workloads import LambdaContext, batch_array, function_url_event, predict_body
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def _invoke(handler: Handler, event: dict[str, Any]) -> Callable[[], object]:
+    context = LambdaContext()
+
+    def call() -> dict[str, Any]:
+        return handler(event, context)
+
+    response = call()
+    if response["statusCode"] != 200:
+        raise RuntimeError(f"warm-up call failed: {response}")
+    return call
+
+
+def warm_request(rounds: int, min_seconds: float) -> dict[str, Any]:
+    from bench.peers import asgi_floor, naive
+    from serving import lambda_handler
+    from serving.model import load_model
+
+    session = load_model().session  # the app's session options, for the onnxruntime floor
+    input_name = session.get_inputs()[0].name
+    one_row = {input_name: batch_array(1)}
+    event = function_url_event("POST", "/predict", predict_body(1))
+    samples = interleaved(
+        {
+            "onnxruntime_run": partial(session.run, None, one_row),
+            "asgi_floor": _invoke(asgi_floor.handler, event),
+            "app": _invoke(lambda_handler.handler, event),
+            "naive_peer": _invoke(naive.handler, event),
+        },
+        rounds,
+        min_seconds,
+    )
+    return {
+        name: {"median_us": median(values) * 1e6, "rounds_us": [v * 1e6 for v in values]}
+        for name, values in samples.items()
+    }
+
+
+def batch_throughput(sizes: list[int], rounds: int, min_seconds: float) -> dict[str, Any]:
+    from serving import lambda_handler
+    from serving.model import load_model
+
+    session = load_model().session
+    input_name = session.get_inputs()[0].name
+    results: dict[str, Any] = {}
+    for size in sizes:
+        feed = {input_name: batch_array(size)}
+        event = function_url_event("POST", "/predict", predict_body(size))
+        samples = interleaved(
+            {
+                "onnxruntime_run": partial(session.run, None, feed),
+                "app": _invoke(lambda_handler.handler, event),
+            },
+            rounds,
+            min_seconds,
+        )
+        results[str(size)] = {name: {"rows_per_s": size / median(values)} for name, values in samples.items()}
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.5, help="minimum time per target per round")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 1000])
+    args = parser.parse_args(argv)
+    np.random.seed(0)
+    result = {
+        "warm_request": warm_request(args.rounds, args.seconds),
+        "batch": batch_throughput(args.batch_sizes, args.rounds, args.seconds),
+    }
+    args.out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

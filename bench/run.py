@@ -1,0 +1,122 @@
+"""Run every benchmark in one go, write ``bench/results.json`` and print the table.
+
+Profiles: ``full`` (``make bench``, a few minutes) and ``quick`` (tiny sizes: proves the bench
+runs end to end; its numbers mean little).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import coldstart, goals, http_throughput, images, table
+from bench.peers.naive_model import train_and_pickle
+from bench.workloads import METADATA_PATH, REPO_ROOT, child_env
+
+RESULTS_PATH = REPO_ROOT / "bench" / "results.json"
+
+
+@dataclass(frozen=True)
+class Parameters:
+    inprocess_rounds: int
+    inprocess_seconds: float  # at least this long per target per round
+    batch_sizes: tuple[int, ...]
+    http_connections: int
+    http_rounds: int
+    http_warmup_s: float
+    http_duration_s: float
+    cold_start_rounds: int
+
+
+PROFILES = {
+    "full": Parameters(7, 0.5, (1, 32, 1000), 8, 5, 0.5, 3.0, 7),
+    "quick": Parameters(1, 0.02, (1, 32, 1000), 4, 1, 0.1, 0.3, 1),
+}
+
+
+def run(params: Parameters, with_images: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        naive_env = {"BENCH_NAIVE_MODEL": str(train_and_pickle(Path(scratch) / "naive.joblib"))}
+        inprocess = _inprocess(params, naive_env, Path(scratch) / "inprocess.json")
+        http = http_throughput.measure(
+            naive_env,
+            params.http_connections,
+            params.http_rounds,
+            params.http_warmup_s,
+            params.http_duration_s,
+        )
+        cold = coldstart.measure(naive_env, params.cold_start_rounds)
+    figures = {
+        "warm_request_us": {name: entry["median_us"] for name, entry in inprocess["warm_request"].items()},
+        "http_requests_per_s": http["requests_per_s"],
+        "batch_rows_per_s": {
+            size: {name: entry["rows_per_s"] for name, entry in targets.items()}
+            for size, targets in inprocess["batch"].items()
+        },
+        "cold_start_s": cold["median_s"],
+        "peak_rss_bytes": {
+            "app_worker": http["peak_rss_bytes"]["app"],
+            "naive_peer_worker": http["peak_rss_bytes"]["naive_peer"],
+        },
+        "images": images.measure() if with_images else {"skipped": "--no-images"},
+    }
+    return {
+        "meta": _meta(),
+        "parameters": asdict(params),
+        "figures": figures,
+        "goals": goals.check_all(figures),
+        "rounds": {
+            "warm_request_us": {
+                name: entry["rounds_us"] for name, entry in inprocess["warm_request"].items()
+            },
+            "http_requests_per_s": http["rounds_requests_per_s"],
+            "cold_start_s": cold["rounds_s"],
+        },
+    }
+
+
+def _inprocess(params: Parameters, naive_env: dict[str, str], out: Path) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.inprocess", "--out", str(out)]
+    command += ["--rounds", str(params.inprocess_rounds), "--seconds", str(params.inprocess_seconds)]
+    command += ["--batch-sizes", *map(str, params.batch_sizes)]
+    # stdout is the app's request log: discarded, but still written.
+    subprocess.run(command, cwd=REPO_ROOT, env=child_env(naive_env), stdout=subprocess.DEVNULL, check=True)
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def _meta() -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    return {
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "git_commit": commit.stdout.strip(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "model_version": json.loads(METADATA_PATH.read_text())["version"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    parser.add_argument("--out", type=Path, default=RESULTS_PATH)
+    parser.add_argument("--no-images", action="store_true", help="skip building and sizing the images")
+    args = parser.parse_args(argv)
+    results = run(PROFILES[args.profile], with_images=not args.no_images)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(table.render(results))
+    print(f"\nwrote {args.out}")
+    return 0

@@ -1,0 +1,89 @@
+"""The printed table: every figure beside the reference it is a ratio of, then the goals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.goals import MB
+
+LABELS = {
+    "onnxruntime_run": "onnxruntime run (floor)",
+    "asgi_floor": "ASGI floor: bare Starlette + Mangum",
+    "app": "app: serving.lambda_handler",
+    "naive_peer": "naive peer: FastAPI + sklearn pickle",
+    "app_health": "app GET /health",
+    "app_predict": "app POST /predict",
+    "naive_predict": "naive peer POST /predict",
+    "floor_onnxruntime": "floor: numpy + onnxruntime + session",
+    "floor_fastapi": "floor: the same + import fastapi",
+}
+
+
+def render(results: dict[str, Any]) -> str:
+    figures = results["figures"]
+    lines: list[str] = []
+    _section(
+        lines, "Warm request in process via Mangum, Function URL event, 1 row", "us/request", "x ASGI floor"
+    )
+    warm = figures["warm_request_us"]
+    for name, value in warm.items():
+        lines.append(_row(LABELS[name], f"{value:,.1f}", value / warm["asgi_floor"]))
+
+    http = figures["http_requests_per_s"]
+    connections = results["parameters"]["http_connections"]
+    _section(
+        lines, f"HTTP, one uvicorn worker, {connections} keep-alive connections", "requests/s", "x /health"
+    )
+    for name, value in http.items():
+        lines.append(_row(LABELS[name], f"{value:,.0f}", value / http["app_health"]))
+
+    _section(lines, "Batch throughput in process (app via Mangum)", "rows/s", "x onnxruntime")
+    for size, entry in figures["batch_rows_per_s"].items():
+        for name in ("onnxruntime_run", "app"):
+            label = f"batch {int(size):>5}: {LABELS[name]}"
+            lines.append(_row(label, f"{entry[name]:,.0f}", entry[name] / entry["onnxruntime_run"]))
+
+    cold = figures["cold_start_s"]
+    _section(lines, "Cold start: fresh process to first 200 (median)", "seconds", "x floor+fastapi")
+    for name, value in cold.items():
+        lines.append(_row(LABELS[name], f"{value:.3f}", value / cold["floor_fastapi"]))
+
+    _section(lines, "Memory and images", "MB", "")
+    for name, value in figures["peak_rss_bytes"].items():
+        lines.append(_row(f"peak RSS: {name.replace('_', ' ')}", f"{value / MB:.1f}", None))
+    images = figures["images"]
+    if "skipped" in images:
+        lines.append(f"  images: not measured ({images['skipped']})")
+    else:
+        lines.append(_row(f"base image {images['base_image']}", f"{images['base_bytes'] / MB:.1f}", None))
+        for target in ("ecs", "lambda"):
+            added = images[target]["added_over_base_bytes"] / MB
+            lines.append(
+                _row(f"{target} image (adds {added:.1f})", f"{images[target]['bytes'] / MB:.1f}", None)
+            )
+
+    lines += ["", "Goals (ratios from this run)"]
+    for goal in results["goals"]:
+        lines.append(_goal_line(goal))
+    return "\n".join(lines)
+
+
+def _section(lines: list[str], title: str, unit: str, ratio: str) -> None:
+    lines += ["", f"{title:<58} {unit:>14} {ratio:>16}"]
+
+
+def _row(label: str, value: str, ratio: float | None) -> str:
+    return f"  {label:<56} {value:>14} {'' if ratio is None else f'{ratio:.2f}':>16}"
+
+
+def _goal_line(goal: dict[str, Any]) -> str:
+    unit = goal["unit"]
+    if goal["met"] is None:
+        return f"  [ n/a ] {goal['description']}: not measured"
+    value = f"{goal['value']:.2f}{unit if unit == 'x' else ' ' + unit}"
+    status = "MET " if goal["met"] else "MISS"
+    miss = ""
+    if not goal["met"]:
+        direction = "over" if goal["comparison"] == "<=" else "short"
+        miss = f"  ({goal['miss_by_fraction']:.0%} {direction})"
+    return f"  [{status}] {goal['description']}: {value}{miss}"
