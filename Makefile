@@ -51,7 +51,7 @@ serve: $(MODEL) ## Run the app locally with uvicorn on 127.0.0.1:8000 (PORT=... 
 lint: $(VENV)/.installed ## ruff, ruff format --check and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy model serving infra loadtests tests
+	$(BIN)/mypy model serving infra loadtests bench tests
 
 .PHONY: format
 format: $(VENV)/.installed ## Apply ruff fixes and formatting
@@ -146,3 +146,10 @@ destroy-all: | $(VENV)/.installed ## Destroy all three stacks (no prompt)
 	@$(AWS_CHECK)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
 	$(CDK_RUN) destroy --force $(foreach w,$(INFRA_STACKS),$(STACK_$(w)))
+
+# ---- benchmarks
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: $(MODEL) ## Benchmarks: the app vs its floors and a naive peer, as ratios (bench/results.json + a table)
+	$(BIN)/python -m bench $(BENCH_ARGS)
