@@ -1,0 +1,97 @@
+"""``docker run`` for the local targets: resource limits like the cloud's, ports on 127.0.0.1 only.
+
+Every container gets the label ``one-model.run=<run id>`` so a run can remove whatever it
+started with one ``docker rm -f`` even after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.local.docker import DOCKER
+from loadtests.local.process import LOOPBACK, ManagedProcess
+
+RUN_LABEL = "one-model.run"
+LAMBDA_MB_PER_VCPU = 1769  # Lambda allocates CPU in proportion to memory: 1,769 MB = one vCPU.
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    image: str
+    name: str
+    run_id: str
+    host_port: int
+    container_port: int
+    cpus: float
+    memory_mb: int
+    entrypoint: str | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    mounts: tuple[tuple[Path, str], ...] = ()  # (host path, container path), read-only
+
+    def run_argv(self) -> list[str]:
+        argv = [DOCKER, "run", "--rm", "--name", self.name, "--label", f"{RUN_LABEL}={self.run_id}"]
+        argv += ["--publish", f"{LOOPBACK}:{self.host_port}:{self.container_port}"]
+        argv += [
+            "--cpus",
+            f"{self.cpus:.3f}",
+            "--memory",
+            f"{self.memory_mb}m",
+            "--memory-swap",
+            f"{self.memory_mb}m",
+        ]
+        for key, value in self.env.items():
+            argv += ["--env", f"{key}={value}"]
+        for source, target in self.mounts:
+            argv += ["--volume", f"{source}:{target}:ro"]
+        if self.entrypoint is not None:
+            argv += ["--entrypoint", self.entrypoint]
+        return [*argv, self.image, *self.args]
+
+
+def lambda_cpus(memory_mb: int) -> float:
+    return memory_mb / LAMBDA_MB_PER_VCPU
+
+
+def start_container(spec: ContainerSpec, log_path: Path) -> ManagedProcess:
+    """``docker run`` attached (not -d): its output is the container's log, in ``log_path``."""
+    return ManagedProcess(spec.run_argv(), log_path).start()
+
+
+def remove_container(name: str) -> None:
+    subprocess.run([DOCKER, "rm", "--force", name], capture_output=True, check=False, timeout=60)
+
+
+def remove_run_containers(run_id: str) -> None:
+    """The safety net: remove every container this run started, whatever state it is in."""
+    listed = subprocess.run(
+        [DOCKER, "ps", "--all", "--quiet", "--filter", f"label={RUN_LABEL}={run_id}"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    ids = listed.stdout.split()
+    if ids:
+        subprocess.run([DOCKER, "rm", "--force", *ids], capture_output=True, check=False, timeout=120)
+
+
+def image_command(tag: str) -> list[str]:
+    """The image's ENTRYPOINT followed by its CMD, as Docker would run them."""
+    result = subprocess.run(
+        [DOCKER, "image", "inspect", "--format", "{{json .Config}}", tag],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    config = json.loads(result.stdout)
+    return [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+
+
+def exposed_port(tag: str) -> int:
+    result = subprocess.run(
+        [DOCKER, "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", tag],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    ports = json.loads(result.stdout) or {}
+    if not ports:
+        raise RuntimeError(f"{tag} exposes no port")
+    return int(next(iter(ports)).split("/")[0])

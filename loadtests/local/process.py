@@ -1,0 +1,122 @@
+"""Processes and probes shared by the local targets: free ports, managed subprocesses, first success."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadtests.payloads import load_holdout
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+class ManagedProcess:
+    """A subprocess in its own process group, output to a log file, always stopped on exit."""
+
+    def __init__(
+        self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+    ):
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = env
+        self.cwd = cwd
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ManagedProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
+        return self
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace_seconds: float = 5.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        _signal_group(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(grace_seconds)
+        except subprocess.TimeoutExpired:
+            _signal_group(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> ManagedProcess:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+@dataclass(frozen=True)
+class FirstSuccess:
+    """How long a fresh server took to answer /predict, and whether that answer said it was cold."""
+
+    seconds: float
+    cold_header: bool
+    attempts: int
+
+
+def predict_body() -> bytes:
+    return json.dumps({"instances": load_holdout().rows[:1]}).encode()
+
+
+def try_predict(host: str, port: int, timeout: float = 10.0) -> tuple[int, bool]:
+    """One POST /predict; returns (status, x-cold-start). Raises OSError when nothing answers."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        connection.request(
+            "POST", "/predict", body=predict_body(), headers={"content-type": "application/json"}
+        )
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("x-cold-start") == "true"
+    finally:
+        connection.close()
+
+
+def wait_for_first_success(
+    host: str, port: int, started: float, timeout: float = 120.0, alive: ManagedProcess | None = None
+) -> FirstSuccess:
+    """Poll POST /predict until it returns 200; time is measured from ``started`` (time.monotonic)."""
+    attempts = 0
+    while time.monotonic() - started < timeout:
+        attempts += 1
+        try:
+            status, cold = try_predict(host, port)
+            if status == 200:
+                return FirstSuccess(time.monotonic() - started, cold, attempts)
+        except (OSError, http.client.HTTPException):
+            pass
+        if alive is not None and not alive.running():
+            raise RuntimeError(f"{alive.argv[0]} exited before answering; see {alive.log_path}")
+        time.sleep(0.05)
+    raise TimeoutError(f"no successful /predict on {host}:{port} within {timeout:.0f}s")

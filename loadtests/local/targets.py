@@ -1,0 +1,254 @@
+"""The three local targets behind one interface: start fresh, force a cold start, stop.
+
+A ``ColdStart`` is what forcing fresh environments cost, measured from the client: for ec2 and
+ecs the time from starting the process or container to the first successful /predict; for
+lambda the pool is emptied and the cold starts happen in the load test itself (each new
+environment's first response carries ``x-cold-start: true``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from infra.ec2.bundle import UNIT_FILE, service_command
+from loadtests.local.containers import ContainerSpec, remove_container, start_container
+from loadtests.local.function_url import EnvironmentPool, FunctionUrlServer
+from loadtests.local.process import LOOPBACK, FirstSuccess, ManagedProcess, free_port, wait_for_first_success
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(os.environ.get("VIRTUAL_ENV") or REPO_ROOT / ".venv") / "bin"
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+CPU_COUNT_SCRIPT = REPO_ROOT / "infra" / "runtime" / "cpu-count.sh"
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    method: str
+    seconds_to_first_success: float | None
+    first_response_was_cold: bool | None
+
+    @classmethod
+    def measured(cls, method: str, first: FirstSuccess) -> ColdStart:
+        return cls(method, first.seconds, first.cold_header)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LocalTarget(Protocol):
+    name: str
+    how: str
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self) -> ColdStart: ...
+
+    def force_cold(self) -> ColdStart: ...
+
+    def stop(self) -> None: ...
+
+    def details(self) -> dict[str, Any]: ...
+
+
+# ---------------------------------------------------------------- a server process or container
+class _RestartableTarget:
+    """Shared by ec2 and ecs: a fresh start is a new process or container, timed to first success."""
+
+    name = ""
+    how = ""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.process: ManagedProcess | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def launch(self, port: int) -> ManagedProcess:
+        raise NotImplementedError
+
+    def start(self) -> ColdStart:
+        self.port = free_port()
+        self.starts += 1
+        started = time.monotonic()
+        self.process = self.launch(self.port)
+        first = wait_for_first_success(LOOPBACK, self.port, started, alive=self.process)
+        return ColdStart.measured(f"{self.how}: start to first successful /predict", first)
+
+    def force_cold(self) -> ColdStart:
+        self.stop()
+        return self.start()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+    def details(self) -> dict[str, Any]:
+        return {"how": self.how, "starts": self.starts}
+
+
+class HostServiceTarget(_RestartableTarget):
+    def __init__(
+        self, name: str, how: str, argv: Callable[[int], list[str]], env: dict[str, str], log_dir: Path
+    ):
+        super().__init__()
+        self.name, self.how, self.argv, self.env, self.log_dir = name, how, argv, env, log_dir
+
+    def launch(self, port: int) -> ManagedProcess:
+        log = self.log_dir / f"{self.name}-{self.starts}.log"
+        return ManagedProcess(self.argv(port), log, env=self.env, cwd=REPO_ROOT).start()
+
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "command": self.argv(self.port)}
+
+
+class ContainerTarget(_RestartableTarget):
+    def __init__(self, name: str, how: str, spec: Callable[[int, str], ContainerSpec], log_dir: Path):
+        super().__init__()
+        self.name, self.how, self.spec, self.log_dir = name, how, spec, log_dir
+        self.container = ""
+
+    def launch(self, port: int) -> ManagedProcess:
+        self.container = f"{self.name}-{self.starts}"
+        spec = self.spec(port, self.container)
+        self.container = spec.name
+        return start_container(spec, self.log_dir / f"{self.name}-{self.starts}.log")
+
+    def stop(self) -> None:
+        if self.container:
+            remove_container(self.container)
+        super().stop()
+
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "docker_run": self.spec(self.port, self.container).run_argv()}
+
+
+# ---------------------------------------------------------------- the EC2 unit as a host process
+def unit_environment(unit_text: str) -> dict[str, str]:
+    """The ``Environment=`` assignments of a systemd unit (later ones win, as in systemd)."""
+    values: dict[str, str] = {}
+    for line in unit_text.splitlines():
+        if line.startswith("Environment="):
+            for assignment in shlex.split(line.removeprefix("Environment=")):
+                key, _, value = assignment.partition("=")
+                values[key] = value
+    return values
+
+
+def ec2_service_argv(port: int, workers: int) -> list[str]:
+    """The unit's ExecStart with its paths mapped onto this checkout and 127.0.0.1:port."""
+    env = {**unit_environment(UNIT_FILE.read_text()), "UVICORN_HOST": LOOPBACK, "UVICORN_PORT": str(port)}
+    env["WEB_CONCURRENCY"] = str(workers)
+    return service_command(VENV_BIN / "uvicorn", env)
+
+
+def ec2_target(log_dir: Path, workers: int | None = None) -> HostServiceTarget:
+    count = workers or os.cpu_count() or 1  # the unit's ExecStartPre: one worker per vCPU (nproc)
+    env = {**os.environ, **unit_environment(UNIT_FILE.read_text())}
+    return HostServiceTarget(
+        "ec2",
+        "systemd unit's ExecStart as a host process",
+        lambda port: ec2_service_argv(port, count),
+        env,
+        log_dir,
+    )
+
+
+# ---------------------------------------------------------------- the ECS image, in Docker or on the host
+def ecs_container_target(
+    image: str, run_id: str, cpus: float, memory_mb: int, container_port: int, workers: int, log_dir: Path
+) -> ContainerTarget:
+    def spec(port: int, _: str) -> ContainerSpec:
+        return ContainerSpec(
+            image=image,
+            name=f"one-model-{run_id}-ecs",
+            run_id=run_id,
+            host_port=port,
+            container_port=container_port,
+            cpus=cpus,
+            memory_mb=memory_mb,
+            env={"WEB_CONCURRENCY": str(workers)},  # as the ECS task definition sets it
+        )
+
+    how = f"ECS image in Docker, --cpus {cpus:g} --memory {memory_mb}m (the Fargate task size)"
+    return ContainerTarget("ecs", how, spec, log_dir)
+
+
+def dockerfile_command(target: str, dockerfile: Path = DOCKERFILE) -> list[str]:
+    """The exec-form CMD of one stage of the Dockerfile (its last CMD wins, as in Docker)."""
+    stage, command = None, None
+    for line in dockerfile.read_text().splitlines():
+        if match := re.match(r"FROM\s+\S+\s+AS\s+(\S+)", line, re.IGNORECASE):
+            stage = match.group(1)
+        elif stage == target and line.startswith("CMD "):
+            command = json.loads(line.removeprefix("CMD "))
+    if command is None:
+        raise ValueError(f"no CMD in stage {target!r} of {dockerfile}")
+    return [str(part) for part in command]
+
+
+def localize_image_command(command: list[str], port: int) -> list[str]:
+    """Map the image's command onto this host: 127.0.0.1, the chosen port, the repo's helper script."""
+
+    def local(part: str) -> str:
+        part = part.replace("0.0.0.0", LOOPBACK).replace("/app/bin/cpu-count", str(CPU_COUNT_SCRIPT))
+        return re.sub(r"--port(\s+|=)\d+", lambda m: f"--port{m.group(1)}{port}", part)
+
+    return [local(part) for part in command]
+
+
+def ecs_host_target(workers: int, log_dir: Path) -> HostServiceTarget:
+    command = dockerfile_command("ecs")
+    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}", "WEB_CONCURRENCY": str(workers)}
+    how = "ECS image's command as a host process (no Docker engine: no CPU/memory limits)"
+    return HostServiceTarget("ecs", how, lambda port: localize_image_command(command, port), env, log_dir)
+
+
+# ---------------------------------------------------------------- Lambda behind the local Function URL
+class FunctionUrlTarget:
+    name = "lambda"
+
+    def __init__(self, pool: EnvironmentPool, how: str) -> None:
+        self.pool = pool
+        self.how = how
+        self.server: FunctionUrlServer | None = None
+
+    @property
+    def url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("the Function URL is not running")
+        return self.server.url
+
+    def start(self) -> ColdStart:
+        self.server = FunctionUrlServer(self.pool).__enter__()
+        return self.force_cold()
+
+    def force_cold(self) -> ColdStart:
+        self.pool.retire_all("forced cold start")
+        return ColdStart(f"{self.how}: every execution environment retired", None, None)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.__exit__(None, None, None)
+            self.server = None
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "how": self.how,
+            "concurrency_limit": self.pool.concurrency_limit,
+            "idle_timeout_seconds": self.pool.idle_timeout,
+            "throttles": self.pool.throttles,
+            "environments": self.pool.environments(),
+        }

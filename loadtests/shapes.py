@@ -1,0 +1,104 @@
+"""The two load shapes, as Locust ``LoadTestShape`` classes (one per scenario locustfile).
+
+steady: ramp linearly to a fixed number of users, then hold. Stats are reset when the hold
+        begins, so Locust's own table describes the hold only; the shape also records when
+        each phase began (wall clock) so the report can cut the recorded samples the same way.
+cold:   start every user at once (a burst of concurrent first requests against freshly
+        forced environments), keep them going briefly, stop. Cold and warm responses are told
+        apart afterwards by the app's ``x-cold-start`` header, not by timing.
+
+``tick()`` returns ``(users, spawn_rate)`` or ``None`` to stop. Both shapes return one tuple
+for their whole run, so Locust calls ``runner.start`` once and does the ramp itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from locust import LoadTestShape
+
+
+@dataclass(frozen=True)
+class SteadyPlan:
+    users: int = 8
+    ramp_seconds: float = 10.0
+    hold_seconds: float = 30.0
+
+    @classmethod
+    def from_options(cls, options: Any) -> SteadyPlan:
+        return cls(
+            users=options.steady_users, ramp_seconds=options.ramp_seconds, hold_seconds=options.hold_seconds
+        )
+
+
+@dataclass(frozen=True)
+class ColdPlan:
+    users: int = 4
+    seconds: float = 10.0
+
+    @classmethod
+    def from_options(cls, options: Any) -> ColdPlan:
+        return cls(users=options.burst_users, seconds=options.burst_seconds)
+
+
+class RecordedShape(LoadTestShape):
+    """A shape that remembers when its phases began (epoch seconds), for the report."""
+
+    abstract = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.phase_marks: dict[str, float] = {}
+
+    def mark(self, phase: str) -> None:
+        self.phase_marks.setdefault(phase, time.time())
+
+    def options(self) -> Any:
+        return self.runner.environment.parsed_options if self.runner is not None else None
+
+
+class SteadyShape(RecordedShape):
+    plan: SteadyPlan | None = None
+
+    def current_plan(self) -> SteadyPlan:
+        if self.plan is None:
+            options = self.options()
+            self.plan = SteadyPlan.from_options(options) if options is not None else SteadyPlan()
+        return self.plan
+
+    def tick(self) -> tuple[int, float] | None:
+        plan = self.current_plan()
+        run_time = self.get_run_time()
+        self.mark("ramp")
+        if run_time >= plan.ramp_seconds + plan.hold_seconds:
+            self.mark("end")
+            return None
+        if run_time >= plan.ramp_seconds and "hold" not in self.phase_marks:
+            self.mark("hold")
+            self.reset_stats()
+        return plan.users, plan.users / plan.ramp_seconds
+
+    def reset_stats(self) -> None:
+        if self.runner is not None:
+            self.runner.stats.reset_all()
+
+
+class ColdShape(RecordedShape):
+    plan: ColdPlan | None = None
+
+    def current_plan(self) -> ColdPlan:
+        if self.plan is None:
+            options = self.options()
+            self.plan = ColdPlan.from_options(options) if options is not None else ColdPlan()
+        return self.plan
+
+    def tick(self) -> tuple[int, float] | None:
+        plan = self.current_plan()
+        self.mark("burst")
+        if self.get_run_time() >= plan.seconds:
+            self.mark("end")
+            return None
+        # A spawn rate equal to the user count starts them all in one go: a burst.
+        return plan.users, float(plan.users)

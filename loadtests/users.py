@@ -1,0 +1,152 @@
+"""The simulated client: a Locust ``FastHttpUser`` that POSTs held-out rows to /predict.
+
+Every response is also written to a JSON-lines file (one per Locust process, so distributed
+runs with ``--processes`` need no locking) with its start time, duration, status and the app's
+``x-cold-start`` header. The report computes percentiles, cold/warm splits and time series from
+these samples; Locust's own CSV/HTML files are kept beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from locust import FastHttpUser, constant, constant_pacing, events, task
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from loadtests.payloads import PayloadSampler, load_holdout
+
+PHASES_FILE = "phases.json"
+
+
+@events.init_command_line_parser.add_listener
+def add_options(parser: Any) -> None:
+    group = parser.add_argument_group("one-model-three-ways")
+    group.add_argument(
+        "--batch-size", type=int, default=1, env_var="LOADTEST_BATCH_SIZE", help="rows per request"
+    )
+    group.add_argument(
+        "--pacing",
+        type=float,
+        default=0.0,
+        env_var="LOADTEST_PACING",
+        help="seconds per request per user (constant_pacing); 0 = closed loop, next request at once",
+    )
+    group.add_argument("--steady-users", type=int, default=8, env_var="LOADTEST_STEADY_USERS")
+    group.add_argument("--ramp-seconds", type=float, default=10.0, env_var="LOADTEST_RAMP_SECONDS")
+    group.add_argument("--hold-seconds", type=float, default=30.0, env_var="LOADTEST_HOLD_SECONDS")
+    group.add_argument("--burst-users", type=int, default=4, env_var="LOADTEST_BURST_USERS")
+    group.add_argument("--burst-seconds", type=float, default=10.0, env_var="LOADTEST_BURST_SECONDS")
+    group.add_argument(
+        "--samples-dir",
+        default="",
+        env_var="LOADTEST_SAMPLES_DIR",
+        help="where per-request samples are written",
+    )
+
+
+class SampleRecorder:
+    """Appends one JSON line per request to ``<dir>/samples-<pid>.jsonl``."""
+
+    def __init__(self) -> None:
+        self.file: IO[str] | None = None
+        self.pid = 0
+
+    def record(self, environment: Environment, row: dict[str, Any]) -> None:
+        out = self._file(environment)
+        if out is not None:
+            out.write(json.dumps(row, separators=(",", ":")) + "\n")
+
+    def _file(self, environment: Environment) -> IO[str] | None:
+        if self.file is None or self.pid != os.getpid():  # a forked worker opens its own file
+            folder = getattr(environment.parsed_options, "samples_dir", "")
+            if not folder:
+                return None
+            self.pid = os.getpid()
+            self.file = (Path(folder) / f"samples-{self.pid}.jsonl").open("a", buffering=1 << 16)
+        return self.file
+
+    def flush(self) -> None:
+        if self.file is not None and self.pid == os.getpid():
+            self.file.flush()
+
+
+recorder = SampleRecorder()
+_environment: Environment | None = None
+
+
+@events.init.add_listener
+def remember_environment(environment: Environment, **_: Any) -> None:
+    global _environment
+    _environment = environment
+
+
+@events.request.add_listener
+def record_sample(
+    name: str,
+    response_time: float,
+    response: Any = None,
+    exception: BaseException | None = None,
+    start_time: float | None = None,
+    **_: Any,
+) -> None:
+    if _environment is None:
+        return
+    headers = getattr(response, "headers", None) or {}
+    row = {
+        "t": start_time if start_time is not None else time.time() - response_time / 1000,
+        "ms": round(response_time, 3),
+        "ok": exception is None,
+        "status": getattr(response, "status_code", 0) or 0,
+        "cold": headers.get("x-cold-start") == "true",
+        "name": name,
+    }
+    if exception is not None:
+        row["error"] = str(exception)[:200]
+    recorder.record(_environment, row)
+
+
+@events.test_stop.add_listener
+def write_phases(environment: Environment, **_: Any) -> None:
+    recorder.flush()
+    shape = environment.shape_class
+    folder = getattr(environment.parsed_options, "samples_dir", "")
+    if folder and shape is not None and not isinstance(environment.runner, WorkerRunner):
+        marks = getattr(shape, "phase_marks", {})
+        (Path(folder) / PHASES_FILE).write_text(json.dumps({**marks, "stopped": time.time()}))
+
+
+@events.quit.add_listener
+def flush_samples(**_: Any) -> None:
+    recorder.flush()
+
+
+class PredictUser(FastHttpUser):
+    """One client: POST /predict with a random batch of held-out rows, paced or back-to-back."""
+
+    # A load test measures the server, so keep the connection open like a real client would.
+    network_timeout = 60.0
+    connection_timeout = 60.0
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        batch_size = getattr(options, "batch_size", 1)
+        pacing = getattr(options, "pacing", 0.0)
+        self.sampler = PayloadSampler(load_holdout(), batch_size, seed=id(self))
+        self.pace = constant_pacing(pacing) if pacing > 0 else constant(0)
+
+    def wait_time(self) -> float:
+        return float(self.pace(self))
+
+    @task
+    def predict(self) -> None:
+        body = self.sampler.next_body()
+        with self.client.post("/predict", json=body, name="/predict", catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
+            elif len((response.json() or {}).get("predictions", [])) != len(body["instances"]):
+                response.failure("wrong number of predictions")
