@@ -54,6 +54,16 @@ def test_outputs_follow_the_shared_naming_scheme(synth: Synthesis, way: names.Wa
     assert outputs[names.OUTPUT_WAY]["Value"] == way
 
 
+def test_synth_needed_no_aws_lookups(synth: Synthesis) -> None:
+    manifest = json.loads((synth.outdir / "manifest.json").read_text())
+    assert "missing" not in manifest  # context the CLI would have to look up in an AWS account
+    for way in names.WAYS:
+        assert (
+            manifest["artifacts"][names.STACK_NAMES[way]]["environment"]
+            == "aws://unknown-account/unknown-region"
+        )
+
+
 @pytest.mark.parametrize("way", names.WAYS)
 def test_stacks_are_tagged_and_create_no_nat_gateway(synth: Synthesis, way: names.Way) -> None:
     synth.template(way).resource_count_is("AWS::EC2::NatGateway", 0)
