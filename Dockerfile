@@ -57,9 +57,12 @@ RUN /opt/venv/bin/python -m pip uninstall --quiet --yes pip setuptools \
 
 # ---------------------------------------------------------------- runtime (shared)
 FROM ${BASE_IMAGE} AS runtime
+# ORT_DISABLE_TELEMETRY: onnxruntime would otherwise try to persist a telemetry device id in
+# $HOME, which a read-only filesystem refuses (a warning at every cold start).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    ORT_DISABLE_TELEMETRY=1
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin app
 COPY --from=app /opt/venv /opt/venv
