@@ -1,0 +1,14 @@
+# A stand-in for the Debian 12 EC2 instance: bookworm booting systemd as PID 1, so
+# test_user_data.py can run infra/ec2/user_data.sh unchanged and talk to the service it starts.
+# CI builds FROM its debootstrapped bookworm (BASE_IMAGE); elsewhere the public debian image.
+ARG BASE_IMAGE=debian:bookworm
+FROM ${BASE_IMAGE}
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -qq -y --no-install-recommends systemd systemd-sysv \
+    && rm -rf /var/lib/apt/lists/*
+# Nothing a container can or needs to run at boot: consoles, udev, time sync, kernel mounts.
+RUN systemctl mask getty.target console-getty.service systemd-udevd.service systemd-udev-trigger.service \
+        systemd-timesyncd.service systemd-firstboot.service systemd-modules-load.service \
+        sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount
+STOPSIGNAL SIGRTMIN+3
+CMD ["/sbin/init"]
