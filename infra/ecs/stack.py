@@ -59,8 +59,10 @@ class EcsStack(cdk.Stack):
             logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
             # One uvicorn worker per whole vCPU of the task (at least one); the image reads this.
             environment={"WEB_CONCURRENCY": str(max(1, shared.FARGATE_CPU_UNITS // 1024))},
-            # Nothing in the app writes to disk; a read-only root makes that a guarantee. Python's
-            # tempfile still finds a writable /tmp (an ephemeral task volume) should a library need one.
+            # Nothing in the app writes to disk; a read-only root makes that a guarantee. /tmp is an
+            # ephemeral task volume for any library that calls tempfile. Fargate creates it owned by
+            # root unless the image declares `VOLUME /tmp`, in which case ECS copies the image's /tmp
+            # (mode 1777) into it: the app runs as uid 10001, so the Dockerfile should declare it.
             readonly_root_filesystem=True,
         )
         shared.acknowledge(

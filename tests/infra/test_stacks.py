@@ -131,6 +131,7 @@ def test_ec2_user_data_is_the_real_script_with_its_parameters(synth: Synthesis) 
     assert user_data.endswith(script.partition("\n")[2])
     assert "export BUNDLE_URI=" in user_data
     assert f"export APP_PORT={shared.APP_PORT}" in user_data
+    assert len(user_data.encode()) < 16 * 1024  # EC2's limit on user data before base64
 
 
 def test_render_user_data_quotes_values_after_the_shebang() -> None:
