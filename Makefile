@@ -153,3 +153,34 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: $(MODEL) ## Benchmarks: the app vs its floors and a naive peer, as ratios (bench/results.json + a table)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# ---- images
+# One Dockerfile, two targets. Builds go through infra/local (BuildKit; the CA bundle and pip config as
+# build secrets; BASE_IMAGE=... honoured, as CI does with its debootstrapped bookworm). The run targets
+# give the container the Fargate task's CPU and memory and a read-only root, published on 127.0.0.1 only.
+LOCAL := $(BIN)/python -m infra.local
+DOCKER_RUN := /usr/bin/docker run --rm --read-only --tmpfs /tmp
+RIE_PORT ?= 9000
+
+.PHONY: images
+images: $(MODEL) | $(VENV)/.installed ## Build both images (one-model:ecs, one-model:lambda) and print their sizes
+	$(LOCAL) build ecs lambda
+
+.PHONY: image-ecs
+image-ecs: $(MODEL) | $(VENV)/.installed ## Build the ECS image (one-model:ecs)
+	$(LOCAL) build ecs
+
+.PHONY: image-lambda
+image-lambda: $(MODEL) | $(VENV)/.installed ## Build the Lambda image (one-model:lambda)
+	$(LOCAL) build lambda
+
+.PHONY: run-ecs
+run-ecs: image-ecs ## Run the ECS image like its Fargate task on 127.0.0.1:$(PORT) (Ctrl-C stops it)
+	$(DOCKER_RUN) $$($(LOCAL) limits) --publish 127.0.0.1:$(PORT):8000 one-model:ecs
+
+.PHONY: run-lambda
+run-lambda: image-lambda ## Run the Lambda image under the Runtime Interface Emulator on 127.0.0.1:$(RIE_PORT)
+	@echo "invoke: curl -d @event.json http://127.0.0.1:$(RIE_PORT)/2015-03-31/functions/function/invocations"
+	$(DOCKER_RUN) $$($(LOCAL) limits) --publish 127.0.0.1:$(RIE_PORT):8080 \
+		--volume $$($(LOCAL) rie-path):/aws-lambda-rie:ro --entrypoint /aws-lambda-rie \
+		one-model:lambda python -m awslambdaric serving.lambda_handler.handler

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import subprocess
+import sys
 import time
 
-from infra.local.docker import TARGETS, build_image, container_limits, image_size_bytes
+from infra.local.docker import TARGETS, base_image, build_image, container_limits, image_size_bytes
 from infra.local.rie import rie_path
 
 
@@ -21,7 +23,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "build":
         for target in args.targets:
             started = time.perf_counter()
-            tag = build_image(target)
+            try:
+                tag = build_image(target)
+            except subprocess.CalledProcessError as error:
+                sys.exit(
+                    f"building {target} FROM {base_image()} failed (exit {error.returncode}); without a "
+                    "container registry, build a local base first: export BASE_IMAGE=$(.ci/base-image.sh)"
+                )
             seconds = time.perf_counter() - started
             print(f"{tag}: {image_size_bytes(tag) / 1e6:.0f} MB, built in {seconds:.1f} s")
     elif args.command == "rie-path":

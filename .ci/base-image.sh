@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Build the local Debian 12 (bookworm) base image with debootstrap and print its tag.
+#
+# CI reaches package registries but no container registry, so it cannot pull
+# python:3.11-slim-bookworm. This makes the equivalent from Debian's own packages: a minbase
+# bookworm with CPython 3.11 (python3, python3-venv) and CA certificates, imported into the
+# local Docker engine. The Dockerfile then builds FROM it via --build-arg BASE_IMAGE=<tag>.
+# The tag carries a hash of this script, so the image is rebuilt only when the recipe changes.
+#
+# Usage: .ci/base-image.sh            (prints e.g. one-model/debian-base:bookworm-1a2b3c4d5e6f)
+# Env:   DEBIAN_MIRROR (default http://deb.debian.org/debian), DOCKER (default /usr/bin/docker)
+set -euo pipefail
+
+readonly SUITE=bookworm
+readonly PACKAGES=python3,python3-venv,ca-certificates
+readonly MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+readonly DOCKER=${DOCKER:-/usr/bin/docker}
+recipe_hash=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
+readonly TAG="one-model/debian-base:${SUITE}-${recipe_hash}"
+
+if "$DOCKER" image inspect "$TAG" > /dev/null 2>&1; then
+    echo "base image $TAG exists, reusing it" >&2
+    echo "$TAG"
+    exit 0
+fi
+
+rootfs=$(mktemp -d /tmp/debian-base.XXXXXX)
+trap 'rm -rf "$rootfs"' EXIT
+
+echo "debootstrap $SUITE ($PACKAGES) from $MIRROR" >&2
+debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs" "$MIRROR" > "$rootfs.log" 2>&1 \
+    || { tail -n 30 "$rootfs.log" >&2; exit 1; }
+rm -f "$rootfs.log"
+
+# Same sources as the Debian images: main, updates and security, so apt-get in a derived
+# image (the user-data test's systemd image) gets current packages.
+cat > "$rootfs/etc/apt/sources.list" <<SOURCES
+deb $MIRROR $SUITE main
+deb $MIRROR $SUITE-updates main
+deb ${MIRROR%/debian}/debian-security $SUITE-security main
+SOURCES
+# What the official slim images leave out too: package lists, caches, docs and man pages.
+rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/usr/share/doc/* \
+    "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/var/log/*.log
+
+tar --numeric-owner -C "$rootfs" -c . | "$DOCKER" import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'CMD ["/bin/bash"]' \
+    - "$TAG" > /dev/null
+echo "built base image $TAG" >&2
+echo "$TAG"
