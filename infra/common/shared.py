@@ -203,13 +203,20 @@ def public_vpc(scope: Construct) -> ec2.Vpc:
     their security groups admit nothing but the load balancer, so the public IP opens no inbound path.
     The price: each public IPv4 address is billed (~$3.65/month) and there is no private tier.
     """
-    return ec2.Vpc(
+    vpc = ec2.Vpc(
         scope,
         "Vpc",
         max_azs=2,
         nat_gateways=0,
         subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
     )
+    acknowledge(
+        vpc,
+        "AwsSolutions-VPC7",
+        "No VPC flow logs: the VPC holds only the ALB and the app (no data stores) and lives for a "
+        "benchmark; flow logs would bill per GB ingested for load-test traffic.",
+    )
+    return vpc
 
 
 def public_alb(scope: Construct, vpc: ec2.IVpc, settings: Settings) -> elbv2.ApplicationLoadBalancer:
@@ -244,15 +251,6 @@ def public_alb(scope: Construct, vpc: ec2.IVpc, settings: Settings) -> elbv2.App
 
 def http_endpoint(alb: elbv2.ApplicationLoadBalancer) -> str:
     return f"http://{alb.load_balancer_dns_name}"
-
-
-def acknowledge_vpc(vpc: ec2.Vpc) -> None:
-    acknowledge(
-        vpc,
-        "AwsSolutions-VPC7",
-        "No VPC flow logs: the VPC holds only the ALB and the app (no data stores) and lives for a "
-        "benchmark; flow logs would bill per GB ingested for load-test traffic.",
-    )
 
 
 # ---------------------------------------------------------------- cdk-nag

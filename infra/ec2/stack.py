@@ -49,7 +49,6 @@ class Ec2Stack(cdk.Stack):
 
         # Network: public subnets, no NAT (see shared.public_vpc for the trade-off).
         vpc = shared.public_vpc(self)
-        shared.acknowledge_vpc(vpc)
         alb = shared.public_alb(self, vpc, settings)
 
         # The bundle: app + model + runtime requirements, laid out by bundle.py and uploaded by
@@ -106,7 +105,7 @@ class Ec2Stack(cdk.Stack):
             role=role,
             security_group=instance_sg,
             user_data=user_data,
-            # IMDSv2 only: a stolen-URL SSRF cannot read the role's credentials.
+            # IMDSv2 only: a server-side request forgery (a plain GET) cannot read the role's credentials.
             require_imdsv2=True,
             # Public IP for outbound (S3, SSM, Debian mirrors) without a NAT gateway.
             associate_public_ip_address=True,

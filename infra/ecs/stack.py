@@ -26,7 +26,6 @@ class EcsStack(cdk.Stack):
 
         # Network: public subnets, no NAT (see shared.public_vpc for the trade-off).
         vpc = shared.public_vpc(self)
-        shared.acknowledge_vpc(vpc)
         alb = shared.public_alb(self, vpc, settings)
 
         cluster = ecs.Cluster(self, "Cluster", vpc=vpc)
