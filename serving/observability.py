@@ -12,6 +12,8 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -50,12 +52,41 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+_configured: list[logging.StreamHandler[Any]] = []  # the handler configure_logging installed
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     log.handlers[:] = [handler]
     log.setLevel(level.upper())
     log.propagate = False
+    _configured[:] = [handler]
+
+
+def _log_request(fields: dict[str, Any]) -> None:
+    """The per-request line: the exact bytes JsonFormatter would write, without the LogRecord.
+
+    A LogRecord (caller lookup, thread and process names) and a Formatter cost more than
+    the model's inference; this writes the same line through the same handler's stream.
+    Any other logging set-up gets the ordinary ``log.info``.
+    """
+    handler = _plain_json_handler()
+    if handler is None:
+        log.info("request", extra={"fields": fields})
+        return
+    line = orjson.dumps({"level": "INFO", "logger": log.name, "msg": "request", **fields}).decode()
+    with handler.lock or nullcontext():
+        handler.stream.write(line + handler.terminator)
+        handler.flush()
+
+
+def _plain_json_handler() -> logging.StreamHandler[Any] | None:
+    """configure_logging's handler if it is still the only one and nothing filters records."""
+    if log.handlers != _configured or log.filters:
+        return None
+    handler = _configured[0]
+    return handler if not handler.filters and handler.level <= logging.INFO else None
 
 
 class BodyTooLarge(Exception):
@@ -127,8 +158,9 @@ class ServingMiddleware:
     def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: bool) -> None:
         path = scope["path"]
         route = path if path in KNOWN_ROUTES else "unmatched"
-        REQUESTS.labels(route, scope["method"], str(status)).inc()
-        REQUEST_SECONDS.labels(route, str(status)).observe(seconds)
+        requests, request_seconds = _request_metrics(route, scope["method"], status)
+        requests.inc()
+        request_seconds.observe(seconds)
         if log.isEnabledFor(logging.INFO):
             fields = {
                 "request_id": request_id,
@@ -138,7 +170,13 @@ class ServingMiddleware:
                 "duration_ms": round(seconds * 1000, 3),
                 "cold": cold,
             }
-            log.info("request", extra={"fields": fields})
+            _log_request(fields)
+
+
+@lru_cache(maxsize=512)
+def _request_metrics(route: str, method: str, status: int) -> tuple[Counter, Histogram]:
+    """The labelled children, looked up once per (route, method, status) instead of per request."""
+    return REQUESTS.labels(route, method, str(status)), REQUEST_SECONDS.labels(route, str(status))
 
 
 def _request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
