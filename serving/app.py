@@ -91,6 +91,9 @@ app = FastAPI(
     version=model.version,
     summary="A scikit-learn random forest exported to ONNX, served with onnxruntime.",
     default_response_class=JSONBytesResponse,
+    # This app's telemetry is its Prometheus metrics and JSON log. FastAPI's native OpenTelemetry
+    # support would look up the global providers on every request just to find none set.
+    telemetry={"tracing": False, "metrics": False, "logs": False},
 )
 app.router.route_class = EndpointRoute
 app.add_middleware(ServingMiddleware, model_version=model.version, max_body_bytes=settings.max_body_bytes)
