@@ -103,7 +103,7 @@ def _array_rows(body: bytes, n_features: int) -> np.ndarray | None:
     """The fast path: ``{"instances": [[n_features numbers], ...]}`` as a float64 matrix, or
     None for anything else (the full validation then accepts it or says what is wrong).
 
-    orjson already rejects what strict JSON rejects (NaN, Infinity, trailing commas); numpy
+    orjson rejects what strict JSON rejects (NaN, Infinity, 1e400, trailing commas); numpy
     turns anything but numbers into a non-numeric dtype or fails on ragged rows. Booleans
     are the one thing numpy would take as numbers, hence the scan for their literals.
     """
@@ -118,8 +118,9 @@ def _array_rows(body: bytes, n_features: int) -> np.ndarray | None:
         return None
     if rows.ndim != 2 or rows.shape[1] != n_features or rows.dtype.kind not in "fi":
         return None
-    matrix = rows.astype(np.float64, copy=False)  # ints rounded as Python's float() rounds them
-    return matrix if np.isfinite(matrix).all() else None
+    # orjson refuses numbers that overflow a double, so these are finite; ints go through
+    # float64 first, as pydantic's float() does, so float32 rounds them the same way.
+    return rows if rows.dtype.kind == "f" else rows.astype(np.float64)
 
 
 def _check_batch_size(size: int, max_batch_size: int) -> None:
