@@ -44,13 +44,19 @@ install_packages() {
     fi
 }
 
-# The agent comes from AWS's regional bucket, as AWS documents for Debian.
-install_ssm_agent() {
-    local token region arch
+# The instance's region, from the metadata service (IMDSv2: the stack requires tokens).
+instance_region() {
+    local token
     token=$(curl -fsS -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" \
         http://169.254.169.254/latest/api/token)
-    region=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" \
-        http://169.254.169.254/latest/meta-data/placement/region)
+    curl -fsS -H "X-aws-ec2-metadata-token: $token" \
+        http://169.254.169.254/latest/meta-data/placement/region
+}
+
+# The agent comes from AWS's regional bucket, as AWS documents for Debian.
+install_ssm_agent() {
+    local region arch
+    region=$(instance_region)
     arch=$(dpkg --print-architecture)
     log "installing the SSM agent ($region, $arch)"
     curl -fsSL -o /tmp/amazon-ssm-agent.deb \
@@ -64,7 +70,7 @@ fetch_bundle() {
     local zip
     zip=$(mktemp --suffix=.zip)
     case "$BUNDLE_URI" in
-        s3://*) aws s3 cp --only-show-errors "$BUNDLE_URI" "$zip" ;;
+        s3://*) aws s3 cp --only-show-errors --region "$(instance_region)" "$BUNDLE_URI" "$zip" ;;
         file://*) cp "${BUNDLE_URI#file://}" "$zip" ;;
         *)
             log "unsupported BUNDLE_URI: $BUNDLE_URI"
@@ -121,7 +127,8 @@ wait_until_ready() {
 main() {
     local packages=(python3 python3-venv)
     if [[ $BUNDLE_URI == s3://* ]]; then packages+=(awscli); fi
-    if [[ $INSTALL_SSM_AGENT == true ]]; then packages+=(curl); fi
+    # curl: the metadata service (region) and the SSM agent download.
+    if [[ $BUNDLE_URI == s3://* || $INSTALL_SSM_AGENT == true ]]; then packages+=(curl); fi
     install_packages "${packages[@]}"
     if [[ $INSTALL_SSM_AGENT == true ]]; then install_ssm_agent; fi
     fetch_bundle
