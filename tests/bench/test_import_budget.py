@@ -15,7 +15,9 @@ import pytest
 from bench.workloads import REPO_ROOT
 
 TRAINING_ONLY = ["sklearn", "scipy", "pandas", "skl2onnx", "onnx", "joblib"]
-NEVER_AT_RUNTIME = ["boto3", "botocore", "locust", "matplotlib", "aws_cdk", "httpx", "pytest"]
+NEVER_AT_RUNTIME = ["boto3", "botocore", "locust", "matplotlib", "aws_cdk", "httpx", "pytest", "bench"]
+# A Lambda function has no HTTP server of its own, and no YAML or templates to render.
+NOT_IN_LAMBDA = ["uvicorn", "uvloop", "httptools", "jinja2", "yaml"]
 
 
 def _modules_after_import(module: str) -> set[str]:
@@ -35,13 +37,19 @@ def lambda_modules() -> set[str]:
     return _modules_after_import("serving.lambda_handler")
 
 
-@pytest.mark.parametrize("package", TRAINING_ONLY + NEVER_AT_RUNTIME)
+@pytest.mark.parametrize("package", TRAINING_ONLY + NEVER_AT_RUNTIME + NOT_IN_LAMBDA)
 def test_the_lambda_handler_does_not_import(lambda_modules: set[str], package: str) -> None:
     assert package not in _top_level(lambda_modules)
 
 
 def test_the_lambda_handler_imports_what_serving_needs(lambda_modules: set[str]) -> None:
-    assert {"onnxruntime", "numpy", "fastapi", "mangum", "orjson"} <= _top_level(lambda_modules)
+    assert {"onnxruntime", "numpy", "fastapi", "mangum", "orjson", "prometheus_client"} <= _top_level(
+        lambda_modules
+    )
+
+
+def test_no_test_client_at_start(lambda_modules: set[str]) -> None:
+    assert not {"starlette.testclient", "fastapi.testclient"} & lambda_modules
 
 
 def test_the_uvicorn_app_does_not_import_training_libraries() -> None:
