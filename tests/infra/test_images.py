@@ -103,6 +103,24 @@ def test_ecs_image_runs_one_worker_per_cpu_of_its_quota(ecs_image: str, cpus: st
     assert int(result.stdout) == expected
 
 
+@pytest.mark.docker
+def test_ecs_image_takes_its_worker_count_from_web_concurrency(
+    ecs_image: str, start_container: StartContainer
+) -> None:
+    # The ECS stack sets WEB_CONCURRENCY from the task size; it wins over the computed count.
+    container = start_container("--env", "WEB_CONCURRENCY=2", "--publish", "127.0.0.1::8000", ecs_image)
+    wait_until_ok(container.url(8000, "/ready"), container)
+
+    started = 0
+    for _ in range(60):
+        started = container.logs().count("Started server process")
+        if started >= 2:
+            break
+        docker("exec", container.id, "sleep", "0.5")
+
+    assert started == 2
+
+
 # ---------------------------------------------------------------- lambda
 @pytest.fixture(scope="module")
 def lambda_container(lambda_image: str, start_container: StartContainer) -> Container:
