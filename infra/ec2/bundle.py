@@ -20,7 +20,7 @@ UNIT_FILE: Final = Path(__file__).with_name("one-model.service")
 
 
 def _app_sources() -> tuple[str, ...]:
-    sources = (REPO_ROOT / "serving").glob("*.py")
+    sources = (REPO_ROOT / "serving").rglob("*.py")  # subpackages too, never __pycache__
     return tuple(sorted(path.relative_to(REPO_ROOT).as_posix() for path in sources))
 
 
