@@ -120,3 +120,18 @@ GOALS = [
 
 def check_all(figures: dict[str, Any]) -> list[dict[str, Any]]:
     return [goal.check(figures) for goal in GOALS]
+
+
+# Ratios that are not goals but say what a goal is up against, from the same run.
+CONTEXT = {
+    "http_asgi_floor_predict_vs_its_health": _ratio(
+        "http_requests_per_s", "asgi_floor_predict", "asgi_floor_health"
+    ),
+    "http_app_predict_vs_asgi_floor_predict": _ratio(
+        "http_requests_per_s", "app_predict", "asgi_floor_predict"
+    ),
+}
+
+
+def context(figures: dict[str, Any]) -> dict[str, float]:
+    return {name: ratio(figures) for name, ratio in CONTEXT.items()}

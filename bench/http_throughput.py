@@ -35,11 +35,16 @@ def measure(
         body.write_bytes(predict_body(1))
         with (
             uvicorn_server("serving.app:app", {}) as app,
+            uvicorn_server("bench.peers.asgi_floor:app", {}) as floor,
             uvicorn_server("bench.peers.naive:app", naive_env) as naive,
         ):
             targets = {
                 "app_health": Target(app, "GET", "/health"),
                 "app_predict": Target(app, "POST", "/predict", body),
+                # The floor's own /predict to /health ratio: what serving the model costs over
+                # HTTP at the least, whatever the app does.
+                "asgi_floor_health": Target(floor, "GET", "/health"),
+                "asgi_floor_predict": Target(floor, "POST", "/predict", body),
                 "naive_predict": Target(naive, "POST", "/predict", body),
             }
             samples: dict[str, list[float]] = {name: [] for name in targets}

@@ -38,7 +38,7 @@ class Parameters:
 
 
 PROFILES = {
-    "full": Parameters(7, 0.5, (1, 32, 1000), 8, 5, 0.5, 3.0, 7),
+    "full": Parameters(7, 0.5, (1, 32, 1000), 8, 5, 0.5, 2.5, 7),
     "quick": Parameters(1, 0.02, (1, 32, 1000), 4, 1, 0.1, 0.3, 1),
 }
 
@@ -74,6 +74,7 @@ def run(params: Parameters, with_images: bool) -> dict[str, Any]:
         "parameters": asdict(params),
         "figures": figures,
         "goals": goals.check_all(figures),
+        "context": goals.context(figures),
         "rounds": {
             "warm_request_us": {
                 name: entry["rounds_us"] for name, entry in inprocess["warm_request"].items()

@@ -13,6 +13,8 @@ LABELS = {
     "naive_peer": "naive peer: FastAPI + sklearn pickle",
     "app_health": "app GET /health",
     "app_predict": "app POST /predict",
+    "asgi_floor_health": "ASGI floor GET /health",
+    "asgi_floor_predict": "ASGI floor POST /predict",
     "naive_predict": "naive peer POST /predict",
     "floor_onnxruntime": "floor: numpy + onnxruntime + session",
     "floor_fastapi": "floor: the same + import fastapi",
@@ -32,10 +34,14 @@ def render(results: dict[str, Any]) -> str:
     http = figures["http_requests_per_s"]
     connections = results["parameters"]["http_connections"]
     _section(
-        lines, f"HTTP, one uvicorn worker, {connections} keep-alive connections", "requests/s", "x /health"
+        lines,
+        f"HTTP, one uvicorn worker, {connections} keep-alive connections",
+        "requests/s",
+        "x own /health",
     )
     for name, value in http.items():
-        lines.append(_row(LABELS[name], f"{value:,.0f}", value / http["app_health"]))
+        reference = http["asgi_floor_health"] if name.startswith("asgi_floor") else http["app_health"]
+        lines.append(_row(LABELS[name], f"{value:,.0f}", value / reference))
 
     _section(lines, "Batch throughput in process (app via Mangum)", "rows/s", "x onnxruntime")
     for size, entry in figures["batch_rows_per_s"].items():
@@ -65,6 +71,9 @@ def render(results: dict[str, Any]) -> str:
     lines += ["", "Goals (ratios from this run)"]
     for goal in results["goals"]:
         lines.append(_goal_line(goal))
+    lines += ["", "Context (not goals)"]
+    for name, ratio in results["context"].items():
+        lines.append(f"  {name.replace('_', ' ')}: {ratio:.2f}x")
     return "\n".join(lines)
 
 

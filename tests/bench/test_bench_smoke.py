@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bench.goals import GOALS
+from bench.goals import CONTEXT, GOALS
 from bench.workloads import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,13 @@ def test_every_figure_is_a_positive_number(quick_run: tuple[dict[str, Any], str]
     figures = quick_run[0]["figures"]
 
     assert set(figures["warm_request_us"]) == {"onnxruntime_run", "asgi_floor", "app", "naive_peer"}
-    assert set(figures["http_requests_per_s"]) == {"app_health", "app_predict", "naive_predict"}
+    assert set(figures["http_requests_per_s"]) == {
+        "app_health",
+        "app_predict",
+        "asgi_floor_health",
+        "asgi_floor_predict",
+        "naive_predict",
+    }
     assert set(figures["batch_rows_per_s"]) == {"1", "32", "1000"}
     assert set(figures["cold_start_s"]) == {"floor_onnxruntime", "floor_fastapi", "app", "naive_peer"}
     assert set(figures["peak_rss_bytes"]) == {"app_worker", "naive_peer_worker"}
@@ -62,6 +68,12 @@ def test_every_goal_is_judged_and_a_miss_says_by_how_much(quick_run: tuple[dict[
         assert _is_positive_number(goal["value"]), goal
         assert isinstance(goal["met"], bool)
         assert (goal["miss_by_fraction"] == 0) is goal["met"]
+
+
+def test_context_ratios_are_numbers(quick_run: tuple[dict[str, Any], str]) -> None:
+    context = quick_run[0]["context"]
+    assert set(context) == set(CONTEXT)
+    assert all(_is_positive_number(ratio) for ratio in context.values())
 
 
 def test_the_printed_table_shows_every_goal(quick_run: tuple[dict[str, Any], str]) -> None:
