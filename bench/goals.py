@@ -41,8 +41,8 @@ def _ratio(section: str, numerator: str, denominator: str) -> Callable[[dict[str
 
 
 def _batch_ratio(figures: dict[str, Any]) -> float:
-    largest = figures["batch_rows_per_s"][max(figures["batch_rows_per_s"], key=int)]
-    return float(largest["app"] / largest["onnxruntime_run"])
+    largest = max(figures["batch_rows_per_s"], key=int)
+    return float(figures["paired_ratios"][f"batch_{largest}_app_vs_onnxruntime"])
 
 
 def _lambda_added_mb(figures: dict[str, Any]) -> float | None:
@@ -57,7 +57,7 @@ GOALS = [
         "x",
         1.5,
         True,
-        _ratio("warm_request_us", "app", "asgi_floor"),
+        lambda figures: figures["paired_ratios"]["warm_app_vs_asgi_floor"],
     ),
     Goal(
         "http_predict_vs_health",

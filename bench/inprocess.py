@@ -78,15 +78,18 @@ def batch_throughput(sizes: list[int], rounds: int, min_seconds: float) -> dict[
             rounds,
             min_seconds,
         )
-        results[str(size)] = {name: {"rows_per_s": size / median(values)} for name, values in samples.items()}
+        results[str(size)] = {
+            name: {"rows_per_s": size / median(values), "rounds_s": values}
+            for name, values in samples.items()
+        }
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=0.5, help="minimum time per target per round")
+    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--seconds", type=float, default=0.15, help="minimum time per target per round")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 1000])
     args = parser.parse_args(argv)
     np.random.seed(0)

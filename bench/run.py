@@ -20,6 +20,7 @@ from typing import Any
 
 from bench import coldstart, goals, http_throughput, images, table
 from bench.peers.naive_model import train_and_pickle
+from bench.timing import paired_ratio
 from bench.workloads import METADATA_PATH, REPO_ROOT, child_env
 
 RESULTS_PATH = REPO_ROOT / "bench" / "results.json"
@@ -38,7 +39,7 @@ class Parameters:
 
 
 PROFILES = {
-    "full": Parameters(7, 0.5, (1, 32, 1000), 8, 5, 0.5, 2.5, 7),
+    "full": Parameters(21, 0.15, (1, 32, 1000), 8, 5, 0.5, 2.5, 7),
     "quick": Parameters(1, 0.02, (1, 32, 1000), 4, 1, 0.1, 0.3, 1),
 }
 
@@ -62,6 +63,8 @@ def run(params: Parameters, with_images: bool) -> dict[str, Any]:
             size: {name: entry["rows_per_s"] for name, entry in targets.items()}
             for size, targets in inprocess["batch"].items()
         },
+        # Medians of round-by-round ratios (each round measures both sides back to back).
+        "paired_ratios": _paired_ratios(inprocess),
         "cold_start_s": cold["median_s"],
         "peak_rss_bytes": {
             "app_worker": http["peak_rss_bytes"]["app"],
@@ -83,6 +86,18 @@ def run(params: Parameters, with_images: bool) -> dict[str, Any]:
             "cold_start_s": cold["rounds_s"],
         },
     }
+
+
+def _paired_ratios(inprocess: dict[str, Any]) -> dict[str, float]:
+    warm = inprocess["warm_request"]
+    ratios = {
+        "warm_app_vs_asgi_floor": paired_ratio(warm["app"]["rounds_us"], warm["asgi_floor"]["rounds_us"])
+    }
+    for size, targets in inprocess["batch"].items():
+        # rows/s is size / seconds, so the rows/s ratio is the inverse ratio of seconds.
+        seconds = (targets["onnxruntime_run"]["rounds_s"], targets["app"]["rounds_s"])
+        ratios[f"batch_{size}_app_vs_onnxruntime"] = paired_ratio(*seconds)
+    return ratios
 
 
 def _inprocess(params: Parameters, naive_env: dict[str, str], out: Path) -> dict[str, Any]:

@@ -30,6 +30,8 @@ def render(results: dict[str, Any]) -> str:
     warm = figures["warm_request_us"]
     for name, value in warm.items():
         lines.append(_row(LABELS[name], f"{value:,.1f}", value / warm["asgi_floor"]))
+    paired = figures["paired_ratios"]
+    lines.append(_row("app, median of per-round ratios", "", paired["warm_app_vs_asgi_floor"]))
 
     http = figures["http_requests_per_s"]
     connections = results["parameters"]["http_connections"]
@@ -48,6 +50,8 @@ def render(results: dict[str, Any]) -> str:
         for name in ("onnxruntime_run", "app"):
             label = f"batch {int(size):>5}: {LABELS[name]}"
             lines.append(_row(label, f"{entry[name]:,.0f}", entry[name] / entry["onnxruntime_run"]))
+        label = f"batch {int(size):>5}: app, median of per-round ratios"
+        lines.append(_row(label, "", paired[f"batch_{size}_app_vs_onnxruntime"]))
 
     cold = figures["cold_start_s"]
     _section(lines, "Cold start: fresh process to first 200 (median)", "seconds", "x floor+fastapi")

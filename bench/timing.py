@@ -35,3 +35,8 @@ def interleaved(
 
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
+
+
+def paired_ratio(numerators: list[float], denominators: list[float]) -> float:
+    """The median of round-by-round ratios: robust to load that drifts between rounds."""
+    return median([n / d for n, d in zip(numerators, denominators, strict=True)])

@@ -54,6 +54,13 @@ def test_every_figure_is_a_positive_number(quick_run: tuple[dict[str, Any], str]
     ]
     assert all(_is_positive_number(number) for number in numbers), figures
     assert all(set(size) == {"onnxruntime_run", "app"} for size in figures["batch_rows_per_s"].values())
+    assert set(figures["paired_ratios"]) == {
+        "warm_app_vs_asgi_floor",
+        "batch_1_app_vs_onnxruntime",
+        "batch_32_app_vs_onnxruntime",
+        "batch_1000_app_vs_onnxruntime",
+    }
+    assert all(_is_positive_number(ratio) for ratio in figures["paired_ratios"].values())
     assert figures["images"] == {"skipped": "--no-images"}
 
 
