@@ -181,3 +181,8 @@ async def request_validation_error(_: Request, error: RequestValidationError) ->
     return _error_response(
         422, [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in error.errors()]
     )
+
+
+# The router tries routes in order; FastAPI registered /openapi.json and the docs pages first.
+# Serving routes go ahead of them (paths do not overlap; OpenAPI keeps its order).
+app.router.routes.sort(key=lambda route: not isinstance(route, EndpointRoute))
