@@ -81,7 +81,7 @@ GOALS = [
         "x",
         1.2,
         True,
-        _ratio("cold_start_s", "app", "floor_fastapi"),
+        lambda figures: figures["paired_ratios"]["cold_app_vs_floor_fastapi"],
     ),
     Goal(
         "cold_start_vs_naive",
@@ -89,7 +89,7 @@ GOALS = [
         "x",
         0.35,
         True,
-        _ratio("cold_start_s", "app", "naive_peer"),
+        lambda figures: figures["paired_ratios"]["cold_app_vs_naive_peer"],
     ),
     Goal(
         "batch_1000_vs_onnxruntime",

@@ -39,7 +39,7 @@ class Parameters:
 
 
 PROFILES = {
-    "full": Parameters(21, 0.15, (1, 32, 1000), 8, 5, 0.5, 2.5, 7),
+    "full": Parameters(21, 0.15, (1, 32, 1000), 8, 5, 0.5, 2.5, 11),
     "quick": Parameters(1, 0.02, (1, 32, 1000), 4, 1, 0.1, 0.3, 1),
 }
 
@@ -64,7 +64,7 @@ def run(params: Parameters, with_images: bool) -> dict[str, Any]:
             for size, targets in inprocess["batch"].items()
         },
         # Medians of round-by-round ratios (each round measures both sides back to back).
-        "paired_ratios": _paired_ratios(inprocess),
+        "paired_ratios": _paired_ratios(inprocess, cold),
         "cold_start_s": cold["median_s"],
         "peak_rss_bytes": {
             "app_worker": http["peak_rss_bytes"]["app"],
@@ -88,10 +88,13 @@ def run(params: Parameters, with_images: bool) -> dict[str, Any]:
     }
 
 
-def _paired_ratios(inprocess: dict[str, Any]) -> dict[str, float]:
+def _paired_ratios(inprocess: dict[str, Any], cold: dict[str, Any]) -> dict[str, float]:
     warm = inprocess["warm_request"]
+    cold_rounds = cold["rounds_s"]
     ratios = {
-        "warm_app_vs_asgi_floor": paired_ratio(warm["app"]["rounds_us"], warm["asgi_floor"]["rounds_us"])
+        "warm_app_vs_asgi_floor": paired_ratio(warm["app"]["rounds_us"], warm["asgi_floor"]["rounds_us"]),
+        "cold_app_vs_floor_fastapi": paired_ratio(cold_rounds["app"], cold_rounds["floor_fastapi"]),
+        "cold_app_vs_naive_peer": paired_ratio(cold_rounds["app"], cold_rounds["naive_peer"]),
     }
     for size, targets in inprocess["batch"].items():
         # rows/s is size / seconds, so the rows/s ratio is the inverse ratio of seconds.

@@ -57,6 +57,8 @@ def render(results: dict[str, Any]) -> str:
     _section(lines, "Cold start: fresh process to first 200 (median)", "seconds", "x floor+fastapi")
     for name, value in cold.items():
         lines.append(_row(LABELS[name], f"{value:.3f}", value / cold["floor_fastapi"]))
+    lines.append(_row("app, median of per-round ratios", "", paired["cold_app_vs_floor_fastapi"]))
+    lines.append(_row("app vs naive peer, median of per-round ratios", "", paired["cold_app_vs_naive_peer"]))
 
     _section(lines, "Memory and images", "MB", "")
     for name, value in figures["peak_rss_bytes"].items():

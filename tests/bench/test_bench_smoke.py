@@ -56,6 +56,8 @@ def test_every_figure_is_a_positive_number(quick_run: tuple[dict[str, Any], str]
     assert all(set(size) == {"onnxruntime_run", "app"} for size in figures["batch_rows_per_s"].values())
     assert set(figures["paired_ratios"]) == {
         "warm_app_vs_asgi_floor",
+        "cold_app_vs_floor_fastapi",
+        "cold_app_vs_naive_peer",
         "batch_1_app_vs_onnxruntime",
         "batch_32_app_vs_onnxruntime",
         "batch_1000_app_vs_onnxruntime",
