@@ -47,6 +47,7 @@ def locust_command(scenario: str, host: str, out_dir: Path, settings: LoadSettin
         "--headless", "--host", host,
         "--csv", str(out_dir / "locust"), "--html", str(out_dir / "locust.html"),
         "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
+        "--stop-timeout", "60",  # let in-flight requests (a slow cold start) finish when the shape ends
         "--samples-dir", str(out_dir),
         "--batch-size", str(settings.batch_size), "--pacing", str(settings.pacing),
         "--steady-users", str(settings.steady_users),

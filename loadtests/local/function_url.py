@@ -35,6 +35,7 @@ from starlette.types import Receive, Scope, Send
 from loadtests.local.process import LOOPBACK, ManagedProcess, free_port
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+ADMIN_PREFIX = "/_local"
 URL_ID = "local0functionurl0000000000000000"
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
 # The RIE logs the runtime's init as "INIT REPORT(durationMs: X)"; its REPORT line's
@@ -166,7 +167,7 @@ class EnvironmentPool:
         concurrency_limit: int = 10,
         idle_timeout: float = 300.0,
         init_timeout: float = 60.0,
-        invoke_timeout: float = 900.0,
+        invoke_timeout: float = 60.0,
     ) -> None:
         self.launcher = launcher
         self.log_dir = log_dir
@@ -221,30 +222,30 @@ class EnvironmentPool:
     def _launch(self, env: ExecutionEnvironment) -> None:
         env.started_at, env.started_wall = time.monotonic(), time.time()
         env.process = self.launcher.start(env.env_id, env.port, env.log_path)
+        self._wait_until_listening(env)
+
+    def _wait_until_listening(self, env: ExecutionEnvironment) -> None:
+        """Probe with a GET (the RIE answers 404) before the first invoke: Docker's port proxy
+        accepts connections before the RIE inside listens, and an invoke sent then can get lost."""
+        deadline = time.monotonic() + self.init_timeout
+        while time.monotonic() < deadline and env.process.running():
+            probe = http.client.HTTPConnection(LOOPBACK, env.port, timeout=1.0)
+            try:
+                probe.request("GET", "/")
+                probe.getresponse().read()
+                return
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.02)
+            finally:
+                probe.close()
+        raise RuntimeError(f"{env.env_id} did not listen on {env.port}; see {env.log_path}")
 
     def _post(self, env: ExecutionEnvironment, event: dict[str, Any], first: bool) -> Any:
-        body = json.dumps(event).encode()
-        deadline = time.monotonic() + self.init_timeout
-        while True:
-            try:
-                if env.connection is None:
-                    env.connection = http.client.HTTPConnection(
-                        LOOPBACK, env.port, timeout=self.invoke_timeout
-                    )
-                env.connection.request(
-                    "POST", INVOKE_PATH, body=body, headers={"content-type": "application/json"}
-                )
-                response = env.connection.getresponse()
-                payload = response.read()
-                break
-            except (ConnectionError, http.client.HTTPException, OSError):
-                # Until the RIE listens (or while Docker's proxy accepts before it does), retry.
-                if env.connection is not None:
-                    env.connection.close()
-                    env.connection = None
-                if not first or time.monotonic() > deadline or not env.process.running():
-                    raise
-                time.sleep(0.02)
+        if env.connection is None:
+            env.connection = http.client.HTTPConnection(LOOPBACK, env.port, timeout=self.invoke_timeout)
+        headers = {"content-type": "application/json"}
+        env.connection.request("POST", INVOKE_PATH, body=json.dumps(event).encode(), headers=headers)
+        payload = env.connection.getresponse().read()
         env.invocations += 1
         if first:
             env.first_response_seconds = time.monotonic() - env.started_at
@@ -311,6 +312,9 @@ class FunctionUrlApp:
             return
         if scope["type"] != "http":
             return
+        if scope["path"].startswith(ADMIN_PREFIX):
+            await self._admin(scope, send)
+            return
         body = b""
         while True:
             message = await receive()
@@ -335,6 +339,23 @@ class FunctionUrlApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
+    async def _admin(self, scope: Scope, send: Send) -> None:
+        """The orchestrator's handles (not part of a Function URL): force cold starts, read the pool."""
+        if scope["method"] == "POST" and scope["path"] == f"{ADMIN_PREFIX}/retire":
+            await asyncio.to_thread(self.pool.retire_all, "forced cold start")
+        payload = json.dumps(
+            {
+                "environments": self.pool.environments(),
+                "throttles": self.pool.throttles,
+                "concurrency_limit": self.pool.concurrency_limit,
+                "idle_timeout_seconds": self.pool.idle_timeout,
+                "launcher": self.pool.launcher.description,
+            }
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         reaper: asyncio.Task[None] | None = None
         while True:
@@ -355,37 +376,14 @@ class FunctionUrlApp:
             await asyncio.to_thread(self.pool.retire_idle)
 
 
-class FunctionUrlServer:
-    """Runs the Function URL on 127.0.0.1:port in a background thread; a context manager."""
-
-    def __init__(self, pool: EnvironmentPool, port: int | None = None) -> None:
-        self.pool = pool
-        self.port = port or free_port()
-        config = uvicorn.Config(
-            FunctionUrlApp(pool),
-            host=LOOPBACK,
-            port=self.port,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="function-url", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
-
-    def __enter__(self) -> FunctionUrlServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the local Function URL did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=60)
-        self.pool.retire_all("shutdown")  # in case the lifespan shutdown did not run
+def serve(pool: EnvironmentPool, port: int) -> None:
+    """Serve the Function URL on 127.0.0.1:port until SIGINT/SIGTERM; environments stop on shutdown."""
+    uvicorn.run(
+        FunctionUrlApp(pool),
+        host=LOOPBACK,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )

@@ -4,12 +4,16 @@ the handler as a host process) under the real Lambda Runtime Interface Emulator.
 Docker:  the image's own ENTRYPOINT + CMD (``python -m awslambdaric serving.lambda_handler.handler``)
          run by the RIE binary mounted into the container, with ``--cpus = memory / 1769`` and
          ``--memory`` from the function's memory setting, published on 127.0.0.1 only.
+Run as ``python -m loadtests.local.lambda_rie --port P ...``: the Function URL in its own process,
+which the demo starts, drives through ``/_local/*`` and stops with SIGTERM (environments stop with it).
+
 Host:    ``aws-lambda-rie --runtime-interface-emulator-address 127.0.0.1:PORT`` running the same
          handler with this checkout's .venv.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from loadtests.local.containers import (
     remove_container,
     start_container,
 )
+from loadtests.local.function_url import EnvironmentPool, Launcher, serve
 from loadtests.local.process import LOOPBACK, ManagedProcess, free_port
 
 HANDLER = "serving.lambda_handler.handler"
@@ -96,3 +101,41 @@ class HostRieLauncher:
 
     def stop(self, env_id: str, process: ManagedProcess) -> None:
         process.stop()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.local.lambda_rie", description="A local Lambda Function URL on 127.0.0.1."
+    )
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--log-dir", type=Path, required=True)
+    parser.add_argument("--image", help="the Lambda image; without it, the handler runs as a host process")
+    parser.add_argument("--rie", type=Path, required=True, help="the aws-lambda-rie binary")
+    parser.add_argument("--run-id", default="adhoc", help="label for the containers")
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--timeout-seconds", type=int, required=True)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--idle-timeout", type=float, default=300.0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    launcher: Launcher
+    if args.image:
+        launcher = DockerRieLauncher(args.image, args.rie, args.run_id, args.memory_mb, args.timeout_seconds)
+    else:
+        repo_root = Path(__file__).resolve().parents[2]
+        launcher = HostRieLauncher(args.rie, repo_root, args.memory_mb, args.timeout_seconds)
+    pool = EnvironmentPool(
+        launcher,
+        args.log_dir,
+        concurrency_limit=args.concurrency,
+        idle_timeout=args.idle_timeout,
+        invoke_timeout=args.timeout_seconds + 5,
+    )
+    serve(pool, args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,10 +8,13 @@ environment's first response carries ``x-cold-start: true``).
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import re
 import shlex
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -20,7 +23,7 @@ from typing import Any, Protocol
 
 from infra.ec2.bundle import UNIT_FILE, service_command
 from loadtests.local.containers import ContainerSpec, remove_container, start_container
-from loadtests.local.function_url import EnvironmentPool, FunctionUrlServer
+from loadtests.local.function_url import ADMIN_PREFIX
 from loadtests.local.process import LOOPBACK, FirstSuccess, ManagedProcess, free_port, wait_for_first_success
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -218,37 +221,62 @@ def ecs_host_target(workers: int, log_dir: Path) -> HostServiceTarget:
 
 # ---------------------------------------------------------------- Lambda behind the local Function URL
 class FunctionUrlTarget:
+    """The local Function URL (``python -m loadtests.local.lambda_rie``) as a managed process."""
+
     name = "lambda"
 
-    def __init__(self, pool: EnvironmentPool, how: str) -> None:
-        self.pool = pool
+    def __init__(self, how: str, options: list[str], log_dir: Path) -> None:
         self.how = how
-        self.server: FunctionUrlServer | None = None
+        self.options = options
+        self.log_dir = log_dir
+        self.port = 0
+        self.process: ManagedProcess | None = None
+        self.last_details: dict[str, Any] = {}
 
     @property
     def url(self) -> str:
-        if self.server is None:
-            raise RuntimeError("the Function URL is not running")
-        return self.server.url
+        return f"http://{LOOPBACK}:{self.port}"
 
     def start(self) -> ColdStart:
-        self.server = FunctionUrlServer(self.pool).__enter__()
+        self.port = free_port()
+        argv = [sys.executable, "-m", "loadtests.local.lambda_rie", "--port", str(self.port), *self.options]
+        argv += ["--log-dir", str(self.log_dir / "lambda-environments")]
+        self.process = ManagedProcess(argv, self.log_dir / "function-url.log", cwd=REPO_ROOT).start()
+        deadline = time.monotonic() + 60
+        while not self._answers():
+            if time.monotonic() > deadline or not self.process.running():
+                raise RuntimeError(f"the local Function URL did not start; see {self.process.log_path}")
+            time.sleep(0.1)
         return self.force_cold()
 
+    def _answers(self) -> bool:
+        try:
+            self._admin("GET", "environments")
+            return True
+        except OSError:
+            return False
+
+    def _admin(self, method: str, action: str) -> dict[str, Any]:
+        connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=120)
+        try:
+            connection.request(method, f"{ADMIN_PREFIX}/{action}")
+            self.last_details = json.loads(connection.getresponse().read())
+            return self.last_details
+        finally:
+            connection.close()
+
     def force_cold(self) -> ColdStart:
-        self.pool.retire_all("forced cold start")
+        self._admin("POST", "retire")
         return ColdStart(f"{self.how}: every execution environment retired", None, None)
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.__exit__(None, None, None)
-            self.server = None
+        if self.process is not None:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                self._admin("GET", "environments")
+            self.process.stop(grace_seconds=60)
+            self.process = None
 
     def details(self) -> dict[str, Any]:
-        return {
-            "how": self.how,
-            "concurrency_limit": self.pool.concurrency_limit,
-            "idle_timeout_seconds": self.pool.idle_timeout,
-            "throttles": self.pool.throttles,
-            "environments": self.pool.environments(),
-        }
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            self._admin("GET", "environments")
+        return {"how": self.how, **self.last_details}

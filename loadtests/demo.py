@@ -1,0 +1,163 @@
+"""`make demo`: the three-way comparison on this machine, no AWS account needed.
+
+For each way: start it fresh (timing start to first success), run the cold scenario (fresh
+environments, a burst of first requests), then the steady scenario; stop it. Then write
+reports/<run-id>/ and print a summary. Everything listens on 127.0.0.1; everything started is
+stopped on success, failure, Ctrl-C or SIGTERM (Docker containers carry a run label and are
+removed with ``docker rm -f`` in any case).
+
+    python -m loadtests.demo --hold 120 --users 16      # a longer, heavier run
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import faulthandler
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from infra.local.docker import build_image, docker_available
+from infra.local.rie import rie_path
+from loadtests.local.containers import exposed_port, lambda_cpus, remove_run_containers
+from loadtests.local.targets import (
+    FunctionUrlTarget,
+    LocalTarget,
+    ec2_target,
+    ecs_container_target,
+    ecs_host_target,
+)
+from loadtests.locust_run import LoadSettings
+from loadtests.report import terminal_summary, write_report
+from loadtests.run import (
+    add_load_options,
+    exit_on_sigterm,
+    load_settings,
+    new_run_id,
+    report_data,
+    run_scenario,
+    say,
+)
+from loadtests.sizing import deployed_sizing
+
+WAYS = ("ec2", "ecs", "lambda")
+DEMO_DEFAULTS = LoadSettings(steady_users=6, ramp_seconds=5, hold_seconds=20, burst_users=4, burst_seconds=6)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", default=",".join(WAYS), help="comma-separated subset of ec2,ecs,lambda")
+    parser.add_argument("--no-docker", action="store_true", help="host processes even if Docker is available")
+    parser.add_argument("--lambda-concurrency", type=int, default=10, help="most Lambda environments at once")
+    parser.add_argument(
+        "--lambda-idle-timeout", type=float, default=120.0, help="s before an idle env retires"
+    )
+    parser.add_argument("--run-id", default=None)
+    add_load_options(parser, DEMO_DEFAULTS)
+    return parser.parse_args(argv)
+
+
+def build_target(
+    way: str, use_docker: bool, run_id: str, logs: Path, args: argparse.Namespace
+) -> LocalTarget:
+    sizing = deployed_sizing()
+    if way == "ec2":
+        return ec2_target(logs)
+    if way == "ecs":
+        if not use_docker:
+            return ecs_host_target(sizing.fargate_workers, logs)
+        tag = build_image("ecs")
+        return ecs_container_target(
+            tag,
+            run_id,
+            sizing.fargate_vcpus,
+            sizing.fargate_memory_mib,
+            exposed_port(tag),
+            sizing.fargate_workers,
+            logs,
+        )
+    if way == "lambda":
+        options = ["--rie", str(rie_path()), "--run-id", run_id, "--memory-mb", str(sizing.lambda_memory_mb)]
+        options += ["--timeout-seconds", str(sizing.lambda_timeout_seconds)]
+        options += [
+            "--concurrency",
+            str(args.lambda_concurrency),
+            "--idle-timeout",
+            str(args.lambda_idle_timeout),
+        ]
+        how = "handler as a host process under the Lambda RIE (no Docker engine)"
+        if use_docker:
+            options += ["--image", build_image("lambda")]
+            how = (
+                f"Lambda image under the Lambda RIE in Docker, --memory {sizing.lambda_memory_mb}m "
+                f"--cpus {lambda_cpus(sizing.lambda_memory_mb):.2f} (memory / 1769 MB)"
+            )
+        return FunctionUrlTarget(f"{how}, behind a local Function URL (payload format 2.0)", options, logs)
+    raise ValueError(f"unknown way {way!r}")
+
+
+@contextlib.contextmanager
+def running(target: LocalTarget) -> Iterator[LocalTarget]:
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+def measure(target: LocalTarget, run_dir: Path, settings: LoadSettings) -> dict[str, Any]:
+    way = target.name
+    say(f"[{way}] {target.how}")
+    cold_start = target.start()
+    if cold_start.seconds_to_first_success is not None:
+        say(f"[{way}] fresh start to first successful /predict: {cold_start.seconds_to_first_success:.2f} s")
+    result: dict[str, Any] = {"how": target.how, "cold_start": cold_start.as_dict()}
+    result["cold"] = run_scenario(way, "cold", target.url, run_dir, settings)
+    result["steady"] = run_scenario(way, "steady", target.url, run_dir, settings)
+    result["details"] = target.details()
+    return result
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(argv)
+    exit_on_sigterm()
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
+    settings = load_settings(args)
+    ways = [w.strip() for w in args.targets.split(",") if w.strip()]
+    run_id = args.run_id or new_run_id("local")
+    run_dir = args.out / run_id
+    logs = run_dir / "logs"
+    use_docker = not args.no_docker and docker_available()
+    if not use_docker:
+        say(
+            "No Docker engine reachable (or --no-docker): ecs and lambda run as host processes; "
+            "the report says so."
+        )
+    targets: dict[str, Any] = {}
+    try:
+        for way in ways:
+            with running(build_target(way, use_docker, run_id, logs, args)) as target:
+                targets[way] = measure(target, run_dir, settings)
+    finally:
+        if use_docker:
+            remove_run_containers(run_id)
+    note = (
+        "Local emulation on this machine (127.0.0.1): "
+        + (
+            "Docker with the cloud's CPU/memory limits."
+            if use_docker
+            else "host processes, no Docker engine."
+        )
+        + " Not AWS numbers: no network hops, no load balancer, no real Lambda placement."
+    )
+    data = report_data(run_id, "local emulation", note, settings, targets, args.prices)
+    data["docker"] = use_docker
+    report = write_report(data, run_dir)
+    say("")
+    say(terminal_summary(data, report))
+    return report
+
+
+if __name__ == "__main__":
+    main()

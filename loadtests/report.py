@@ -1,0 +1,236 @@
+"""The comparison report: report.json (everything measured), report.md (the decision matrix with
+measured numbers beside the lesson's claims) and PNG charts, in reports/<run-id>/.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+WAYS = ("lambda", "ecs", "ec2")
+LABELS = {"lambda": "Serverless (Lambda)", "ecs": "Containers (ECS Fargate)", "ec2": "VM (EC2)"}
+COLORS = {"lambda": "#e8873a", "ecs": "#3a7be8", "ec2": "#4caf50"}
+# The decision matrix as the course lesson states it.
+LESSON = {
+    "lambda": {"cost": "$0", "latency": "High (cold start)", "cold": "Yes", "max": "15 min", "gpu": "No"},
+    "ecs": {"cost": "$$", "latency": "Low", "cold": "not listed", "max": "Infinite", "gpu": "Yes"},
+    "ec2": {"cost": "$$$", "latency": "Low", "cold": "not listed", "max": "Infinite", "gpu": "Yes"},
+}  # fmt: skip
+GPU_FACTS = {
+    "lambda": "No: Lambda offers no GPUs",
+    "ecs": "Fargate: no; ECS on EC2 GPU instances: yes",
+    "ec2": "Yes (G and P instance families)",
+}
+CHARTS = ("latency_percentiles.png", "cold_vs_warm.png", "timeseries.png")
+
+
+def max_runtime(way: str, sizing: dict[str, Any]) -> str:
+    if way == "lambda":
+        return f"{sizing['lambda_timeout_seconds']} s configured; 900 s (15 min) hard limit per invocation"
+    return "no limit on the process; per request the ALB idle timeout, 60 s default (up to 4,000 s)"
+
+
+# ---------------------------------------------------------------- numbers for one cell
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else (f"{value:,.0f} ms" if value >= 100 else f"{value:.1f} ms")
+
+
+def _usd(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:,.2f}"
+
+
+def cold_start_cell(target: dict[str, Any]) -> str:
+    start = target.get("cold_start") or {}
+    cold = target.get("cold") or {}
+    parts = []
+    if start.get("seconds_to_first_success") is not None:
+        parts.append(f"{start['seconds_to_first_success']:.2f} s start to first success")
+    if cold.get("cold_responses"):
+        parts.append(f"cold requests p50 {_ms(cold['cold_latency_ms']['p50'])} (n={cold['cold_responses']})")
+    inits = [
+        e["init_duration_ms"]
+        for e in target.get("details", {}).get("environments", [])
+        if e["init_duration_ms"]
+    ]
+    if inits:
+        parts.append(f"init {_ms(sorted(inits)[len(inits) // 2])} median over {len(inits)} environments")
+    return "; ".join(parts) or "n/a"
+
+
+def latency_cell(steady: dict[str, Any] | None) -> str:
+    if not steady:
+        return "n/a"
+    lat = steady["latency_ms"]
+    return f"{_ms(lat['p50'])} / {_ms(lat['p95'])} / {_ms(lat['p99'])}"
+
+
+def errors_cell(steady: dict[str, Any] | None) -> str:
+    if not steady:
+        return "n/a"
+    return f"{steady['errors']} of {steady['requests']} ({(steady['error_rate'] or 0) * 100:.2f}%)"
+
+
+# ---------------------------------------------------------------- markdown
+def decision_matrix(data: dict[str, Any]) -> list[str]:
+    ways = [w for w in WAYS if w in data["targets"]]
+    targets = data["targets"]
+    source = data["source"]
+    settings = data["settings"]
+    rows: list[tuple[str, dict[str, str]]] = [
+        ("Cost (idle): lesson", {w: LESSON[w]["cost"] for w in ways}),
+        ("Cost (idle): list price / month", {w: _usd(targets[w]["costs"]["idle_monthly_usd"]) for w in ways}),
+        ("Cost per 1M requests", {w: _usd(targets[w]["costs"]["per_million_requests_usd"]) for w in ways}),
+        ("Latency: lesson", {w: LESSON[w]["latency"] for w in ways}),
+        (f"Latency p50/p95/p99 ({source})", {w: latency_cell(targets[w].get("steady")) for w in ways}),
+        (
+            f"Throughput at {settings['steady_users']} users, batch {settings['batch_size']} ({source})",
+            {w: f"{targets[w]['steady']['throughput_rps']:,.0f} req/s" if targets[w].get("steady") else "n/a"
+             for w in ways},
+        ),
+        ("Errors, steady", {w: errors_cell(targets[w].get("steady")) for w in ways}),
+        ("Cold start: lesson", {w: LESSON[w]["cold"] for w in ways}),
+        (f"Cold start ({source})", {w: cold_start_cell(targets[w]) for w in ways}),
+        ("Max runtime: lesson", {w: LESSON[w]["max"] for w in ways}),
+        ("Max request duration (as deployed)", {w: max_runtime(w, data["sizing"]) for w in ways}),
+        ("GPU support: lesson", {w: LESSON[w]["gpu"] for w in ways}),
+        ("GPU support (AWS today)", {w: GPU_FACTS[w] for w in ways}),
+    ]  # fmt: skip
+    lines = ["| | " + " | ".join(LABELS[w] for w in ways) + " |", "|---" * (len(ways) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(cells[w] for w in ways) + " |" for name, cells in rows]
+    return lines
+
+
+def markdown(data: dict[str, Any]) -> str:
+    prices = data["prices"]
+    settings = data["settings"]
+    lines = [
+        f"# One Model, Three Ways: the comparison ({data['run_id']})",
+        "",
+        f"**Measurements: {data['source']}.** {data['source_note']}",
+        "",
+        "## Decision matrix",
+        "",
+        *decision_matrix(data),
+        "",
+        f"Costs: AWS on-demand **list prices**, {prices['region']}, as of {prices['as_of']} "
+        f"({prices['file']}); "
+        "idle = minimum size running with no traffic (compute, ALB, public IPv4); per 1M requests = Lambda "
+        "requests + GB-seconds at the measured mean latency, EC2/ECS hourly cost at the measured throughput. "
+        "Throughput and latency describe the machine that ran them"
+        + (" (this host, not the AWS sizes)." if data["source"] != "AWS" else "."),
+        "",
+        "## How each way ran",
+        "",
+    ]
+    for way in [w for w in WAYS if w in data["targets"]]:
+        lines.append(f"- **{LABELS[way]}**: {data['targets'][way]['how']}")
+    lines += [
+        "",
+        "## Load",
+        "",
+        f"- steady: ramp to {settings['steady_users']} users over {settings['ramp_seconds']:g} s, hold "
+        f"{settings['hold_seconds']:g} s (stats from the hold only); "
+        f"batch {settings['batch_size']} held-out rows; "
+        f"pacing {settings['pacing']:g} s (0 = back-to-back); Locust processes: {settings['processes']}",
+        f"- cold: fresh environments forced, then {settings['burst_users']} users at once for "
+        f"{settings['burst_seconds']:g} s; cold responses are those with `x-cold-start: true`",
+        "",
+        "## Charts",
+        "",
+        *[f"![{name}]({name})" for name in CHARTS],
+        "",
+        "Raw data: `report.json`, per-request samples and Locust CSV/HTML under each `<target>/<scenario>/`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- charts
+def _bar_group(axis: Any, ways: list[str], series: dict[str, list[float]], ylabel: str) -> None:
+    width = 0.8 / max(len(series), 1)
+    for index, (name, values) in enumerate(series.items()):
+        positions = [i + index * width for i in range(len(ways))]
+        axis.bar(positions, values, width, label=name)
+    axis.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(ways))], [LABELS[w] for w in ways])
+    axis.set_ylabel(ylabel)
+    axis.legend()
+
+
+def write_charts(data: dict[str, Any], out_dir: Path) -> list[Path]:
+    targets = data["targets"]
+    ways = [w for w in WAYS if w in targets and targets[w].get("steady")]
+    paths = [out_dir / name for name in CHARTS]
+
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    series = {p: [targets[w]["steady"]["latency_ms"][p] or 0 for w in ways] for p in ("p50", "p95", "p99")}
+    _bar_group(axis, ways, series, "latency (ms)")
+    axis.set_title(f"Steady-state latency percentiles ({data['source']})")
+    figure.tight_layout()
+    figure.savefig(paths[0], dpi=110)
+    plt.close(figure)
+
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    cold_ways = [w for w in WAYS if w in targets]
+    first = [(targets[w].get("cold_start") or {}).get("seconds_to_first_success") or 0.0 for w in cold_ways]
+    cold_ms = [
+        ((targets[w].get("cold") or {}).get("cold_latency_ms") or {}).get("p50") or 0 for w in cold_ways
+    ]
+    warm_ms = [
+        ((targets[w].get("cold") or {}).get("warm_latency_ms") or {}).get("p50") or 0 for w in cold_ways
+    ]
+    series = {"start to first success": [s * 1000 for s in first], "cold request p50": cold_ms,
+              "warm request p50": warm_ms}  # fmt: skip
+    _bar_group(axis, cold_ways, series, "ms (log scale)")
+    axis.set_yscale("log")
+    axis.set_title(f"Cold vs warm ({data['source']})")
+    figure.tight_layout()
+    figure.savefig(paths[1], dpi=110)
+    plt.close(figure)
+
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    for way in ways:
+        points = targets[way]["steady"]["series"]
+        times = [p["t"] for p in points]
+        top.plot(times, [p["rps"] for p in points], label=LABELS[way], color=COLORS[way])
+        bottom.plot(times, [p["p95"] or 0 for p in points], label=LABELS[way], color=COLORS[way])
+        top.axvline(targets[way]["steady"]["hold_starts_at"], color=COLORS[way], linestyle=":", linewidth=1)
+    top.set_ylabel("requests / s")
+    bottom.set_ylabel("p95 latency (ms)")
+    bottom.set_xlabel("seconds since the steady run started (dotted: hold begins, stats reset)")
+    top.legend()
+    top.set_title(f"Throughput and latency over time ({data['source']})")
+    figure.tight_layout()
+    figure.savefig(paths[2], dpi=110)
+    plt.close(figure)
+    return paths
+
+
+# ---------------------------------------------------------------- entry points
+def write_report(data: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(data, indent=2))
+    write_charts(data, out_dir)
+    path = out_dir / "report.md"
+    path.write_text(markdown(data))
+    return path
+
+
+def terminal_summary(data: dict[str, Any], report_path: Path) -> str:
+    lines = [f"{'':8} {'p50':>9} {'p95':>9} {'p99':>9} {'req/s':>8} {'errors':>7}  cold start", "-" * 96]
+    for way in [w for w in WAYS if w in data["targets"]]:
+        target = data["targets"][way]
+        steady = target.get("steady") or {}
+        lat = steady.get("latency_ms") or {}
+        lines.append(
+            f"{way:8} {_ms(lat.get('p50')):>9} {_ms(lat.get('p95')):>9} {_ms(lat.get('p99')):>9} "
+            f"{steady.get('throughput_rps', 0):>8,.0f} {steady.get('errors', 0):>7}  "
+            f"{cold_start_cell(target)}"
+        )
+    lines += ["", f"{data['source']}. Report: {report_path}"]
+    return "\n".join(lines)
