@@ -63,10 +63,27 @@ test: $(MODEL) ## Lint, then run the whole test suite
 	$(MAKE) lint
 	$(BIN)/pytest
 
-# ---------------------------------------------------------------- the demo
+# ---- load tests and the comparison
+# Locust (headless, real) against three targets, then reports/<run-id>/report.md + report.json + charts.
+# `make demo` emulates the three ways on this machine (127.0.0.1 only, no AWS account); `make loadtest`
+# and `make compare` measure the deployed stacks (found through their CloudFormation outputs).
+# Knobs (all optional): DEMO_ARGS / LOADTEST_ARGS, e.g. "--hold 120 --users 16 --batch-size 8 --processes 2".
+TARGET ?= lambda
+SCENARIO ?= steady
+DEMO_ARGS ?=
+LOADTEST_ARGS ?=
+
 .PHONY: demo
-demo: $(MODEL) ## Train, export, serve locally and send real requests
-	$(BIN)/python -m loadtests.smoke
+demo: $(MODEL) ## The three ways side by side on this machine: cold + steady Locust runs, then the report
+	$(BIN)/python -m loadtests.demo $(DEMO_ARGS)
+
+.PHONY: loadtest
+loadtest: $(MODEL) ## One deployed way, one scenario: TARGET=ec2|ecs|lambda SCENARIO=steady|cold (needs AWS credentials)
+	$(BIN)/python -m loadtests.aws --targets $(TARGET) --scenarios $(SCENARIO) $(LOADTEST_ARGS)
+
+.PHONY: compare
+compare: $(MODEL) ## All three deployed ways, cold and steady, and the comparison report (needs AWS credentials)
+	$(BIN)/python -m loadtests.aws --targets ec2,ecs,lambda --scenarios cold,steady $(LOADTEST_ARGS)
 
 # ---- infra
 # AWS CDK (Python) app in infra/: one stack per way. The CLI is pinned in package.json (`npx cdk`).

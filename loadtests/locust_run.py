@@ -7,6 +7,7 @@ on this machine; for more machines start ``locust --worker --master-host ...`` t
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -59,6 +60,15 @@ def locust_command(scenario: str, host: str, out_dir: Path, settings: LoadSettin
     return command
 
 
+def locust_environment() -> dict[str, str]:
+    """Our environment, minus anything that would stop Locust from patching the stdlib with gevent."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LOCUST_SKIP_MONKEY_PATCH", "LOCUST_SKIP_URLLIB3_PATCH")
+    }
+
+
 def run_locust(
     scenario: str,
     host: str,
@@ -71,7 +81,10 @@ def run_locust(
     planned = settings.planned_seconds(scenario)
     with (out_dir / "locust.out").open("w") as log:
         process = subprocess.Popen(
-            locust_command(scenario, host, out_dir, settings), stdout=log, stderr=subprocess.STDOUT
+            locust_command(scenario, host, out_dir, settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=locust_environment(),
         )
         try:
             _wait(process, planned, out_dir, progress)

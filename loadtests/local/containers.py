@@ -31,6 +31,8 @@ class ContainerSpec:
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     mounts: tuple[tuple[Path, str], ...] = ()  # (host path, container path), read-only
+    # Like the cloud: Lambda's filesystem and the ECS task's root are read-only but for /tmp.
+    read_only_root: bool = True
 
     def run_argv(self) -> list[str]:
         argv = [DOCKER, "run", "--rm", "--name", self.name, "--label", f"{RUN_LABEL}={self.run_id}"]
@@ -43,6 +45,8 @@ class ContainerSpec:
             "--memory-swap",
             f"{self.memory_mb}m",
         ]
+        if self.read_only_root:
+            argv += ["--read-only", "--tmpfs", "/tmp"]
         for key, value in self.env.items():
             argv += ["--env", f"{key}={value}"]
         for source, target in self.mounts:

@@ -1,0 +1,125 @@
+"""Forcing fresh execution environments on AWS, and timing how long the first success takes.
+
+lambda  change an environment variable (a new function configuration retires every warm
+        environment), wait for the ``function_updated`` waiter; the cold starts then happen in
+        the Locust burst and are recognised by ``x-cold-start: true``.
+ecs     scale the service to 0 tasks and wait until stable, then to N and time until the first
+        successful /predict through the load balancer.
+ec2     scale the Auto Scaling group to 0 instances and wait until empty, then back to its
+        minimum (at least 1) and time until the first successful /predict through the load balancer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loadtests.payloads import load_holdout
+
+COLD_TOKEN_VARIABLE = "LOADTEST_COLD_START_TOKEN"
+
+Probe = Callable[[], bool]
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Forced:
+    method: str
+    seconds_to_first_success: float | None
+    seconds_forcing: float
+
+
+def predict_succeeds(endpoint_url: str, timeout: float = 10.0) -> Probe:
+    """A probe: True when POST {endpoint}/predict with one held-out row answers 200."""
+    body = json.dumps({"instances": load_holdout().rows[:1]}).encode()
+
+    def probe() -> bool:
+        request = urllib.request.Request(
+            f"{endpoint_url}/predict", data=body, headers={"content-type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    return probe
+
+
+def wait_until(condition: Probe, timeout: float, interval: float, sleep: Sleep = time.sleep) -> float:
+    """Seconds until ``condition()`` held; TimeoutError after ``timeout``."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"not reached within {timeout:.0f}s")
+        sleep(interval)
+    return time.monotonic() - started
+
+
+def force_lambda_cold(lambda_client: Any, function_name: str, delay: int = 2) -> Forced:
+    started = time.monotonic()
+    config = lambda_client.get_function_configuration(FunctionName=function_name)
+    variables = dict((config.get("Environment") or {}).get("Variables") or {})
+    variables[COLD_TOKEN_VARIABLE] = uuid.uuid4().hex
+    lambda_client.update_function_configuration(
+        FunctionName=function_name, Environment={"Variables": variables}
+    )
+    lambda_client.get_waiter("function_updated").wait(
+        FunctionName=function_name, WaiterConfig={"Delay": delay, "MaxAttempts": 150}
+    )
+    return Forced(
+        "new function configuration (environment variable changed)", None, time.monotonic() - started
+    )
+
+
+def force_ecs_cold(
+    ecs_client: Any,
+    cluster: str,
+    service: str,
+    tasks: int,
+    probe: Probe,
+    timeout: float = 900.0,
+    delay: int = 6,
+) -> Forced:
+    started = time.monotonic()
+    ecs_client.update_service(cluster=cluster, service=service, desiredCount=0)
+    ecs_client.get_waiter("services_stable").wait(
+        cluster=cluster,
+        services=[service],
+        WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay)},
+    )
+    forcing = time.monotonic() - started
+    ecs_client.update_service(cluster=cluster, service=service, desiredCount=tasks)
+    first = wait_until(probe, timeout, interval=1.0)
+    return Forced(f"ECS service scaled 0 -> {tasks} tasks", first, forcing)
+
+
+def asg_instance_count(autoscaling_client: Any, group_name: str) -> int:
+    groups = autoscaling_client.describe_auto_scaling_groups(AutoScalingGroupNames=[group_name])
+    return len(groups["AutoScalingGroups"][0]["Instances"])
+
+
+def force_ec2_cold(
+    autoscaling_client: Any, group_name: str, probe: Probe, timeout: float = 1200.0, sleep: Sleep = time.sleep
+) -> Forced:
+    started = time.monotonic()
+    group = autoscaling_client.describe_auto_scaling_groups(AutoScalingGroupNames=[group_name])[
+        "AutoScalingGroups"
+    ][0]
+    minimum, desired = group["MinSize"], max(1, group["DesiredCapacity"])
+    autoscaling_client.update_auto_scaling_group(
+        AutoScalingGroupName=group_name, MinSize=0, DesiredCapacity=0
+    )
+    wait_until(lambda: asg_instance_count(autoscaling_client, group_name) == 0, timeout, 5.0, sleep)
+    forcing = time.monotonic() - started
+    autoscaling_client.update_auto_scaling_group(
+        AutoScalingGroupName=group_name, MinSize=minimum, DesiredCapacity=desired
+    )
+    first = wait_until(probe, timeout, 2.0, sleep)
+    return Forced(f"Auto Scaling group scaled 0 -> {desired} instances", first, forcing)
