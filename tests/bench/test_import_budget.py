@@ -18,8 +18,6 @@ TRAINING_ONLY = ["sklearn", "scipy", "pandas", "skl2onnx", "onnx", "joblib"]
 NEVER_AT_RUNTIME = ["boto3", "botocore", "locust", "matplotlib", "aws_cdk", "httpx", "pytest", "bench"]
 # A Lambda function has no HTTP server of its own, and no YAML or templates to render.
 NOT_IN_LAMBDA = ["uvicorn", "uvloop", "httptools", "jinja2", "yaml"]
-# Settings are a plain pydantic model: these cost a cold start ~20 ms for nothing it uses.
-NOT_AT_START = ["pydantic_settings", "dotenv"]
 
 
 def _modules_after_import(module: str) -> set[str]:
@@ -39,7 +37,7 @@ def lambda_modules() -> set[str]:
     return _modules_after_import("serving.lambda_handler")
 
 
-@pytest.mark.parametrize("package", TRAINING_ONLY + NEVER_AT_RUNTIME + NOT_IN_LAMBDA + NOT_AT_START)
+@pytest.mark.parametrize("package", TRAINING_ONLY + NEVER_AT_RUNTIME + NOT_IN_LAMBDA)
 def test_the_lambda_handler_does_not_import(lambda_modules: set[str], package: str) -> None:
     assert package not in _top_level(lambda_modules)
 
