@@ -1,0 +1,49 @@
+"""ONE real end-to-end local comparison at small scale: the images built, the three ways started
+(EC2 unit as a host process, ECS image and Lambda image + RIE under Docker), Locust run for real
+against 127.0.0.1, the report written. Skips without Docker on a laptop; fails without it in CI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infra.local.docker import DOCKER
+from loadtests.demo import main as demo
+from loadtests.local.containers import RUN_LABEL
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
+
+SMALL_RUN = ["--users", "3", "--ramp", "2", "--hold", "6", "--burst-users", "3", "--burst-seconds", "3"]
+
+
+def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(
+    docker_engine: None, tmp_path: Path
+) -> None:
+    report = demo([*SMALL_RUN, "--run-id", "e2e", "--out", str(tmp_path)])
+
+    data = json.loads((report.parent / "report.json").read_text())
+    assert data["docker"] is True
+    assert set(data["targets"]) == {"ec2", "ecs", "lambda"}
+    for way, target in data["targets"].items():
+        steady = target["steady"]
+        assert steady["requests"] > 0 and steady["errors"] == 0, way
+        assert steady["latency_ms"]["p50"] > 0 and steady["throughput_rps"] > 0, way
+        assert target["cold"]["requests"] > 0, way
+    for way in ("ec2", "ecs"):
+        assert data["targets"][way]["cold_start"]["seconds_to_first_success"] > 0
+    lambda_ = data["targets"]["lambda"]
+    assert lambda_["cold"]["cold_responses"] >= 1
+    assert any(env["init_duration_ms"] for env in lambda_["details"]["environments"])
+    assert "Decision matrix" in report.read_text()
+    assert not _containers_left("e2e")
+
+
+def _containers_left(run_id: str) -> list[str]:
+    listed = subprocess.run(
+        [DOCKER, "ps", "--all", "--quiet", "--filter", f"label={RUN_LABEL}={run_id}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return listed.stdout.split()
