@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from loadtests.users import PHASES_FILE
+from loadtests.locust_run import PHASES_FILE
 
 
 def load_samples(folder: Path) -> list[dict[str, Any]]:

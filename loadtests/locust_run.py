@@ -16,6 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SCENARIOS = ("steady", "cold")
+# Written by the locustfile (loadtests.users) beside the samples. This module must not import
+# Locust: importing it monkey-patches the standard library with gevent, which an orchestrating
+# process (threads, subprocesses, asyncio servers) must never be.
+PHASES_FILE = "phases.json"
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
 

@@ -91,5 +91,7 @@ def report_data(
 
 
 def exit_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so every context manager stops what it started."""
+    """SIGTERM unwinds like Ctrl-C, so every context manager stops what it started. SIGINT gets its
+    default handler back even where a shell started us with it ignored (a background job)."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)

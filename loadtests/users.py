@@ -18,9 +18,8 @@ from locust import FastHttpUser, constant, constant_pacing, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from loadtests.locust_run import PHASES_FILE
 from loadtests.payloads import PayloadSampler, load_holdout
-
-PHASES_FILE = "phases.json"
 
 
 @events.init_command_line_parser.add_listener
