@@ -4,7 +4,10 @@ moto cannot run image functions, and its update state is not the real one). Noth
 from __future__ import annotations
 
 import json
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,8 +17,10 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES
+from loadtests.aws.__main__ import main as aws_main
 from loadtests.aws.cold import COLD_TOKEN_VARIABLE, force_ec2_cold, force_ecs_cold, force_lambda_cold
 from loadtests.aws.discovery import StackNotReady, discover
+from loadtests.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
 
 REGION = "us-east-1"
 
@@ -169,3 +174,40 @@ def test_lambda_cold_start_fails_loudly_when_the_update_fails() -> None:
     stubber.add_response("get_function_configuration", {"LastUpdateStatus": "Failed"}, {"FunctionName": "fn"})
     with stubber, pytest.raises(WaiterError):
         force_lambda_cold(client, "fn", delay=0)
+
+
+# ---------------------------------------------------------------- the whole `make loadtest` path
+def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: Path) -> None:
+    """`python -m loadtests.aws` end to end, with moto standing in for AWS and the app on 127.0.0.1
+    standing in for the load balancer: discovery, the ASG 0 -> 1 cold start, both Locust scenarios."""
+    port = free_port()
+    app = ManagedProcess(
+        [sys.executable, "-m", "uvicorn", "serving.app:app", "--host", LOOPBACK, "--port", str(port)],
+        tmp_path / "app.log",
+    )
+    with app:
+        wait_for_first_success(LOOPBACK, port, time.monotonic(), alive=app)
+        ec2 = boto3.client("ec2", region_name=REGION)
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        ec2.create_launch_template(LaunchTemplateName="one-model", LaunchTemplateData={"ImageId": image})
+        boto3.client("autoscaling", region_name=REGION).create_auto_scaling_group(
+            AutoScalingGroupName="asg",
+            LaunchTemplate={"LaunchTemplateName": "one-model"},
+            MinSize=1,
+            MaxSize=1,
+            AvailabilityZones=[f"{REGION}a"],
+        )
+        outputs = {"EndpointUrl": f"http://{LOOPBACK}:{port}", "Way": "ec2", "AutoScalingGroupName": "asg"}
+        stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["ec2"], outputs)
+
+        small = ["--users", "2", "--ramp", "1", "--hold", "3", "--burst-users", "2", "--burst-seconds", "2"]
+        report = aws_main(
+            ["--targets", "ec2", "--region", REGION, "--out", str(tmp_path), "--run-id", "moto", *small]
+        )
+
+    data = json.loads((report.parent / "report.json").read_text())
+    target = data["targets"]["ec2"]
+    assert data["source"] == "AWS" and list(data["targets"]) == ["ec2"]
+    assert target["cold_start"]["seconds_to_first_success"] >= 0
+    assert target["cold"]["requests"] > 0 and target["steady"]["requests"] > 0
+    assert target["steady"]["errors"] == 0
