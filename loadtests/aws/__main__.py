@@ -52,7 +52,10 @@ HOW = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m loadtests.aws", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.aws",
+        description="Locust against the deployed stacks, then the comparison report.",
+    )
     parser.add_argument("--targets", default=",".join(WAYS), help="comma-separated subset of ec2,ecs,lambda")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: cold,steady")
     parser.add_argument("--region", default=None, help="default: the AWS SDK's (AWS_REGION / profile)")
