@@ -7,7 +7,7 @@
 #
 # No `# syntax=` line on purpose: the engine's built-in Dockerfile frontend already knows
 # `RUN --mount`, and nothing has to be pulled from a registry to parse this file.
-# CI builds FROM a debootstrapped Debian bookworm (.ci/base-image.sh); anywhere else the
+# CI builds FROM a debootstrapped Debian bookworm (infra/local/debian-base-image.sh); anywhere else the
 # public image below is used. Both are bookworm with CPython 3.11.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 

@@ -9,8 +9,8 @@ from typing import Any
 def measure() -> dict[str, Any]:
     """Sizes of the ``ecs`` and ``lambda`` targets and what each adds over the base image.
 
-    Returns ``{"skipped": reason}`` when there is no engine or the base image is not local
-    (this machine cannot pull: set ``BASE_IMAGE``, e.g. to the tag ``.ci/base-image.sh`` prints).
+    Returns ``{"skipped": reason}`` when there is no engine or no base image could be had
+    (``infra.local.docker.base_image`` pulls the public one or builds a local Debian base).
     """
     from infra.local import docker
 
@@ -20,7 +20,7 @@ def measure() -> dict[str, Any]:
     try:
         base_bytes = docker.image_size_bytes(base)
     except subprocess.CalledProcessError:
-        return {"skipped": f"base image {base} is not present locally (set BASE_IMAGE)"}
+        return {"skipped": f"base image {base} is not present locally"}
     result: dict[str, Any] = {"base_image": base, "base_bytes": base_bytes}
     for target in docker.TARGETS:
         size = docker.image_size_bytes(docker.build_image(target))

@@ -26,10 +26,7 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 tag = build_image(target)
             except subprocess.CalledProcessError as error:
-                sys.exit(
-                    f"building {target} FROM {base_image()} failed (exit {error.returncode}); without a "
-                    "container registry, build a local base first: export BASE_IMAGE=$(.ci/base-image.sh)"
-                )
+                sys.exit(f"building {target} FROM {base_image()} failed (exit {error.returncode})")
             seconds = time.perf_counter() - started
             print(f"{tag}: {image_size_bytes(tag) / 1e6:.0f} MB, built in {seconds:.1f} s")
     elif args.command == "rie-path":

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +48,37 @@ class DockerUnavailableError(RuntimeError):
     """No Docker engine answers on this machine."""
 
 
+LOCAL_BASE_SCRIPT = REPO_ROOT / "infra" / "local" / "debian-base-image.sh"
+
+
+@lru_cache(maxsize=1)
 def base_image() -> str:
-    """The image the Dockerfile builds FROM: ``$BASE_IMAGE`` (CI's debootstrapped bookworm) or the public."""
-    return os.environ.get("BASE_IMAGE") or DEFAULT_BASE_IMAGE
+    """The image the Dockerfile builds FROM.
+
+    ``$BASE_IMAGE`` when set; else the public image, when the engine has it or can pull it; else
+    (a machine that reaches package registries but no container registry, like this repo's CI)
+    the same Debian bookworm made locally from Debian's packages by ``debian-base-image.sh``.
+    """
+    if configured := os.environ.get("BASE_IMAGE"):
+        return configured
+    if _image_present(DEFAULT_BASE_IMAGE) or _pulled(DEFAULT_BASE_IMAGE):
+        return DEFAULT_BASE_IMAGE
+    print(f"{DEFAULT_BASE_IMAGE} cannot be pulled: building a local Debian bookworm base", file=sys.stderr)
+    built = subprocess.run([str(LOCAL_BASE_SCRIPT)], check=True, stdout=subprocess.PIPE, text=True)
+    return built.stdout.strip()
+
+
+def _image_present(tag: str) -> bool:
+    return subprocess.run([DOCKER, "image", "inspect", tag], capture_output=True, check=False).returncode == 0
+
+
+def _pulled(tag: str) -> bool:
+    try:
+        pull = [DOCKER, "pull", "--quiet", tag]
+        result = subprocess.run(pull, capture_output=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0
 
 
 def host_platform() -> str:
@@ -92,8 +121,7 @@ def build_image(target: str, tag: str | None = None, platform: str | None = None
     tag = tag or default_tag(target)
     command = [DOCKER, "build", "--file", str(DOCKERFILE), "--target", target, "--tag", tag]
     command += ["--platform", platform or host_platform()]
-    if os.environ.get("BASE_IMAGE"):
-        command += ["--build-arg", f"BASE_IMAGE={os.environ['BASE_IMAGE']}"]
+    command += ["--build-arg", f"BASE_IMAGE={base_image()}"]
     if network := os.environ.get("DOCKER_BUILD_NETWORK"):
         command += ["--network", network]
     with _build_secrets() as secrets:

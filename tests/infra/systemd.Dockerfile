@@ -1,6 +1,6 @@
 # A stand-in for the Debian 12 EC2 instance: bookworm booting systemd as PID 1, so
 # test_user_data.py can run infra/ec2/user_data.sh unchanged and talk to the service it starts.
-# CI builds FROM its debootstrapped bookworm (BASE_IMAGE); elsewhere the public debian image.
+# The test builds it FROM the app images' base (infra.local.docker.base_image()).
 ARG BASE_IMAGE=debian:bookworm
 FROM ${BASE_IMAGE}
 RUN apt-get update -qq \

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from infra.ec2.bundle import write_bundle
-from infra.local.docker import CA_BUNDLE, DOCKER
+from infra.local.docker import CA_BUNDLE, DOCKER, base_image
 from tests.infra.conftest import IN_CI, Container, StartContainer, wait_until_ok
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,15 +32,19 @@ SYSTEMD_RUN_FLAGS = (
     "--volume", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
     "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
 )  # fmt: skip
-SHELL_SCRIPTS = ("infra/ec2/user_data.sh", "infra/runtime/cpu-count.sh", ".ci/run", ".ci/base-image.sh")
+SHELL_SCRIPTS = (
+    "infra/ec2/user_data.sh",
+    "infra/runtime/cpu-count.sh",
+    "infra/local/debian-base-image.sh",
+    ".ci/run",
+)
 
 
 @pytest.fixture(scope="module")
 def systemd_image(docker_engine: None) -> str:
-    """Debian 12 + systemd: CI's debootstrapped base (BASE_IMAGE), else the public debian image."""
+    """Debian 12 + systemd, FROM the same bookworm base the app images use."""
     command = [DOCKER, "build", "--file", str(SYSTEMD_DOCKERFILE), "--tag", SYSTEMD_IMAGE]
-    if base := os.environ.get("BASE_IMAGE"):
-        command += ["--build-arg", f"BASE_IMAGE={base}"]
+    command += ["--build-arg", f"BASE_IMAGE={base_image()}"]
     if network := os.environ.get("DOCKER_BUILD_NETWORK"):
         command += ["--network", network]
     subprocess.run(

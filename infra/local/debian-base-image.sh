@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Build the local Debian 12 (bookworm) base image with debootstrap and print its tag.
 #
-# CI reaches package registries but no container registry, so it cannot pull
+# CI (and any machine that reaches package registries but no container registry) cannot pull
 # python:3.11-slim-bookworm. This makes the equivalent from Debian's own packages: a minbase
 # bookworm with CPython 3.11 (python3, python3-venv) and CA certificates, imported into the
 # local Docker engine. The Dockerfile then builds FROM it via --build-arg BASE_IMAGE=<tag>.
 # The tag carries a hash of this script, so the image is rebuilt only when the recipe changes.
 #
-# Usage: .ci/base-image.sh            (prints e.g. one-model/debian-base:bookworm-1a2b3c4d5e6f)
+# Usage: infra/local/debian-base-image.sh            (prints e.g. one-model/debian-base:bookworm-1a2b3c4d5e6f)
 # Env:   DEBIAN_MIRROR (default http://deb.debian.org/debian), DOCKER (default /usr/bin/docker)
 set -euo pipefail
 
@@ -22,6 +22,11 @@ if "$DOCKER" image inspect "$TAG" > /dev/null 2>&1; then
     echo "base image $TAG exists, reusing it" >&2
     echo "$TAG"
     exit 0
+fi
+
+if ! command -v debootstrap > /dev/null; then
+    echo "installing debootstrap" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -qq -y debootstrap >&2
 fi
 
 rootfs=$(mktemp -d /tmp/debian-base.XXXXXX)
