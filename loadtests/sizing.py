@@ -1,37 +1,15 @@
-"""The deployed sizes (instance type, Fargate task, Lambda memory) as infra/common/shared.py sets them.
+"""The deployed sizes (instance type, Fargate task, Lambda memory), as the cost table needs them.
 
-Read from the source with ``ast`` instead of imported: importing that module imports aws_cdk,
-which starts a Node.js process and takes seconds, for a handful of constants. One place still
-holds the numbers; this only reads them.
+The numbers live in ``infra.common.sizing``, which the stacks use too and which does not import
+aws_cdk (that would start a Node.js process for a handful of constants).
 """
 
 from __future__ import annotations
 
-import ast
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
-SHARED = Path(__file__).resolve().parents[1] / "infra" / "common" / "shared.py"
-
-
-def literal_constants(path: Path) -> dict[str, Any]:
-    """Top-level ``NAME = <literal>`` / ``NAME: T = <literal>`` assignments of a Python file."""
-    values: dict[str, Any] = {}
-    for node in ast.parse(path.read_text()).body:
-        target, value = None, None
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        if isinstance(target, ast.Name) and value is not None:
-            try:
-                values[target.id] = ast.literal_eval(value)
-            except ValueError:
-                continue
-    return values
+from infra.common import sizing
 
 
 @dataclass(frozen=True)
@@ -56,18 +34,16 @@ class Sizing:
         return max(1, math.ceil(self.fargate_vcpus))
 
 
-@lru_cache(maxsize=1)
-def deployed_sizing(path: Path = SHARED) -> Sizing:
-    constants = literal_constants(path)
-    architecture = constants["CONTEXT_DEFAULTS"]["architecture"]
+def deployed_sizing() -> Sizing:
+    architecture = sizing.DEFAULT_ARCHITECTURE
     return Sizing(
         architecture=architecture,
-        ec2_instance_type=constants["EC2_INSTANCE_TYPE"][architecture],
-        ec2_min_instances=constants["EC2_MIN_INSTANCES"],
-        fargate_cpu_units=constants["FARGATE_CPU_UNITS"],
-        fargate_memory_mib=constants["FARGATE_MEMORY_MIB"],
-        fargate_min_tasks=constants["FARGATE_MIN_TASKS"],
-        lambda_memory_mb=constants["LAMBDA_MEMORY_MB"],
-        lambda_timeout_seconds=constants["LAMBDA_TIMEOUT_SECONDS"],
-        app_port=constants["APP_PORT"],
+        ec2_instance_type=sizing.EC2_INSTANCE_TYPE[architecture],
+        ec2_min_instances=sizing.EC2_MIN_INSTANCES,
+        fargate_cpu_units=sizing.FARGATE_CPU_UNITS,
+        fargate_memory_mib=sizing.FARGATE_MEMORY_MIB,
+        fargate_min_tasks=sizing.FARGATE_MIN_TASKS,
+        lambda_memory_mb=sizing.LAMBDA_MEMORY_MB,
+        lambda_timeout_seconds=sizing.LAMBDA_TIMEOUT_SECONDS,
+        app_port=sizing.APP_PORT,
     )

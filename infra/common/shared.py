@@ -23,21 +23,18 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct, IConstruct
 
 from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES, Way
+from infra.common.sizing import DEFAULT_ARCHITECTURE, Architecture
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 PROJECT_TAG: Final = "one-model-three-ways"
 
 # ---------------------------------------------------------------- context (`-c key=value` or cdk.json)
-Architecture = Literal["x86_64", "arm64"]
-
 # cdk.json repeats these defaults in its "context" block, so `cdk synth` shows them; a test keeps them equal.
 CONTEXT_DEFAULTS: Final[dict[str, str]] = {
     # Closed by default: 127.0.0.1/32 can never reach a load balancer from outside, so a forgotten
     # `-c allowedIngressCidr=<your ip>/32` gives an unreachable endpoint, never a public one.
     "allowedIngressCidr": "127.0.0.1/32",
-    # x86_64 builds natively on most laptops and CI; arm64 (Graviton) is ~20% cheaper per hour but
-    # needs an arm64 machine or QEMU emulation to build the images.
-    "architecture": "x86_64",
+    "architecture": DEFAULT_ARCHITECTURE,
     "baseImage": "python:3.11-slim-bookworm",
     # Cost guard for the public Function URL (see infra/lambda/stack.py); "none" removes the reservation,
     # which accounts whose concurrency quota is below 110 must do (AWS keeps 100 unreserved).
@@ -102,25 +99,8 @@ def read_settings(scope: Construct) -> Settings:
     )
 
 
-# ---------------------------------------------------------------- sizing: one place to compare the three ways
-APP_PORT: Final = 8000
-READY_PATH: Final = "/ready"
+# ---------------------------------------------------------------- sizing: infra/common/sizing.py
 LOG_RETENTION: Final = logs.RetentionDays.ONE_WEEK
-
-# EC2: 2 burstable vCPUs, 2 GiB (enough to pip-install onnxruntime on first boot).
-EC2_INSTANCE_TYPE: Final[dict[Architecture, str]] = {"x86_64": "t3.small", "arm64": "t4g.small"}
-EC2_MIN_INSTANCES: Final = 1
-EC2_MAX_INSTANCES: Final = 3
-# Fargate: 0.5 vCPU / 1 GiB per task, the smallest size with headroom for onnxruntime + uvicorn.
-FARGATE_CPU_UNITS: Final = 512
-FARGATE_MEMORY_MIB: Final = 1024
-FARGATE_MIN_TASKS: Final = 1
-FARGATE_MAX_TASKS: Final = 4
-# Both autoscaled ways track the same CPU target so their scale-out behaviour is comparable.
-TARGET_CPU_PERCENT: Final = 60
-# Lambda: 1024 MB buys ~0.58 vCPU, close to one Fargate task (CPU scales with memory; 1769 MB = 1 vCPU).
-LAMBDA_MEMORY_MB: Final = 1024
-LAMBDA_TIMEOUT_SECONDS: Final = 15
 
 
 def lambda_architecture(settings: Settings) -> lambda_.Architecture:

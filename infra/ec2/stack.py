@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.common import names, shared
+from infra.common import names, shared, sizing
 from infra.ec2.bundle import write_bundle
 
 USER_DATA_SCRIPT = Path(__file__).with_name("user_data.sh")
@@ -88,7 +88,7 @@ class Ec2Stack(cdk.Stack):
                 USER_DATA_SCRIPT.read_text(),
                 {
                     "BUNDLE_URI": bundle.s3_object_url,
-                    "APP_PORT": str(shared.APP_PORT),
+                    "APP_PORT": str(sizing.APP_PORT),
                     # For `aws s3 cp`: the asset bucket is in the stack's region.
                     "AWS_DEFAULT_REGION": cdk.Aws.REGION,
                 },
@@ -101,7 +101,7 @@ class Ec2Stack(cdk.Stack):
             machine_image=ec2.MachineImage.from_ssm_parameter(
                 DEBIAN_AMI_PARAMETER.format(arch=DEBIAN_ARCH[settings.architecture])
             ),
-            instance_type=ec2.InstanceType(shared.EC2_INSTANCE_TYPE[settings.architecture]),
+            instance_type=ec2.InstanceType(sizing.EC2_INSTANCE_TYPE[settings.architecture]),
             role=role,
             security_group=instance_sg,
             user_data=user_data,
@@ -126,8 +126,8 @@ class Ec2Stack(cdk.Stack):
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             launch_template=launch_template,
-            min_capacity=shared.EC2_MIN_INSTANCES,
-            max_capacity=shared.EC2_MAX_INSTANCES,
+            min_capacity=sizing.EC2_MIN_INSTANCES,
+            max_capacity=sizing.EC2_MAX_INSTANCES,
             # Replace instances the ALB finds unhealthy, after first boot has had time to install.
             health_checks=autoscaling.HealthChecks.with_additional_checks(
                 additional_types=[autoscaling.AdditionalHealthCheckType.ELB],
@@ -137,7 +137,7 @@ class Ec2Stack(cdk.Stack):
             # instances onto it, one at a time, keeping one in service. Debian's AMI has no cfn-signal,
             # so CloudFormation waits a fixed pause (first boot: apt, pip, /ready) instead of a signal.
             update_policy=autoscaling.UpdatePolicy.rolling_update(
-                min_instances_in_service=shared.EC2_MIN_INSTANCES, pause_time=cdk.Duration.minutes(5)
+                min_instances_in_service=sizing.EC2_MIN_INSTANCES, pause_time=cdk.Duration.minutes(5)
             ),
         )
         shared.acknowledge(
@@ -151,12 +151,12 @@ class Ec2Stack(cdk.Stack):
         # Registering the group as targets also opens instance_sg to the ALB's group on APP_PORT.
         listener.add_targets(
             "App",
-            port=shared.APP_PORT,
+            port=sizing.APP_PORT,
             protocol=elbv2.ApplicationProtocol.HTTP,
             targets=[asg],
             deregistration_delay=cdk.Duration.seconds(10),
             health_check=elbv2.HealthCheck(
-                path=shared.READY_PATH,
+                path=sizing.READY_PATH,
                 healthy_http_codes="200",
                 interval=cdk.Duration.seconds(10),
                 healthy_threshold_count=2,
@@ -164,7 +164,7 @@ class Ec2Stack(cdk.Stack):
         )
 
         # Target tracking on CPU: the same target as the Fargate service.
-        asg.scale_on_cpu_utilization("CpuTarget", target_utilization_percent=shared.TARGET_CPU_PERCENT)
+        asg.scale_on_cpu_utilization("CpuTarget", target_utilization_percent=sizing.TARGET_CPU_PERCENT)
 
         shared.add_outputs(
             self,

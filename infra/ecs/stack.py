@@ -13,7 +13,7 @@ from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.common import names, shared
+from infra.common import names, shared, sizing
 
 
 class EcsStack(cdk.Stack):
@@ -41,8 +41,8 @@ class EcsStack(cdk.Stack):
         task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
-            cpu=shared.FARGATE_CPU_UNITS,
-            memory_limit_mib=shared.FARGATE_MEMORY_MIB,
+            cpu=sizing.FARGATE_CPU_UNITS,
+            memory_limit_mib=sizing.FARGATE_MEMORY_MIB,
             runtime_platform=ecs.RuntimePlatform(
                 cpu_architecture=shared.ecs_cpu_architecture(settings),
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
@@ -54,10 +54,10 @@ class EcsStack(cdk.Stack):
         container = task_definition.add_container(
             "app",
             image=ecs.ContainerImage.from_asset(**shared.image_asset_options(settings, "ecs")),
-            port_mappings=[ecs.PortMapping(container_port=shared.APP_PORT)],
+            port_mappings=[ecs.PortMapping(container_port=sizing.APP_PORT)],
             logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
             # One uvicorn worker per whole vCPU of the task (at least one); the image reads this.
-            environment={"WEB_CONCURRENCY": str(max(1, shared.FARGATE_CPU_UNITS // 1024))},
+            environment={"WEB_CONCURRENCY": str(max(1, sizing.FARGATE_CPU_UNITS // 1024))},
             # Nothing in the app writes to disk; a read-only root makes that a guarantee. /tmp is an
             # ephemeral task volume for any library that calls tempfile. Fargate creates it owned by
             # root unless the image declares `VOLUME /tmp`, in which case ECS copies the image's /tmp
@@ -84,7 +84,7 @@ class EcsStack(cdk.Stack):
             task_definition=task_definition,
             load_balancer=alb,
             open_listener=False,
-            desired_count=shared.FARGATE_MIN_TASKS,
+            desired_count=sizing.FARGATE_MIN_TASKS,
             # Public IP instead of a NAT gateway, so the task can pull from ECR and write logs.
             assign_public_ip=True,
             task_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
@@ -106,7 +106,7 @@ class EcsStack(cdk.Stack):
 
         # Health check on /ready, and a short deregistration delay: requests take milliseconds.
         service.target_group.configure_health_check(
-            path=shared.READY_PATH,
+            path=sizing.READY_PATH,
             healthy_http_codes="200",
             interval=cdk.Duration.seconds(10),
             healthy_threshold_count=2,
@@ -115,11 +115,11 @@ class EcsStack(cdk.Stack):
 
         # Target tracking on CPU: the same target as the EC2 Auto Scaling group.
         scaling = service.service.auto_scale_task_count(
-            min_capacity=shared.FARGATE_MIN_TASKS, max_capacity=shared.FARGATE_MAX_TASKS
+            min_capacity=sizing.FARGATE_MIN_TASKS, max_capacity=sizing.FARGATE_MAX_TASKS
         )
         scaling.scale_on_cpu_utilization(
             "CpuTarget",
-            target_utilization_percent=shared.TARGET_CPU_PERCENT,
+            target_utilization_percent=sizing.TARGET_CPU_PERCENT,
             scale_out_cooldown=cdk.Duration.seconds(60),
             scale_in_cooldown=cdk.Duration.seconds(120),
         )

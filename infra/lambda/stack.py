@@ -16,7 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.common import names, shared
+from infra.common import names, shared, sizing
 
 
 class LambdaStack(cdk.Stack):
@@ -58,11 +58,11 @@ class LambdaStack(cdk.Stack):
             # 1024 MB: CPU is allotted in proportion to memory, and 1024 MB (~0.58 vCPU) is about one
             # Fargate task's 0.5 vCPU, so the per-request numbers compare like for like. The process
             # needs ~250 MB (Python + onnxruntime + the model); the rest is bought for CPU.
-            memory_size=shared.LAMBDA_MEMORY_MB,
+            memory_size=sizing.LAMBDA_MEMORY_MB,
             # 15 s: a prediction takes milliseconds; the timeout only bounds what a stuck request costs.
             # It is above the 10 s init limit, because an init that overruns is retried inside the
             # first invoke and counts against this timeout.
-            timeout=cdk.Duration.seconds(shared.LAMBDA_TIMEOUT_SECONDS),
+            timeout=cdk.Duration.seconds(sizing.LAMBDA_TIMEOUT_SECONDS),
             # The cost guard for a public URL: at most this many environments exist at once, so the
             # worst case is bounded (10 x 1 GB x 3600 s = 36,000 GB-s, about $0.60/hour on x86 at list
             # price, plus requests). Excess requests get HTTP 429, which the load tests report.

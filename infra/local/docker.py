@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from infra.common.sizing import FARGATE_CPU_UNITS, FARGATE_MEMORY_MIB
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
@@ -32,11 +34,9 @@ _PORTABLE_PIP_KEYS = frozenset(
 _ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
-# The ECS Fargate task size (infra.common.shared.FARGATE_CPU_UNITS / FARGATE_MEMORY_MIB) for
-# `docker run`, so local runs get what the ECS stack deploys. Repeated here because importing
-# infra.common.shared starts aws_cdk's Node.js process; tests/infra keeps the two equal.
-TASK_CPUS = 0.5
-TASK_MEMORY_MIB = 1024
+# The ECS Fargate task size, for `docker run`, so local runs get what the ECS stack deploys.
+TASK_CPUS = FARGATE_CPU_UNITS / 1024
+TASK_MEMORY_MIB = FARGATE_MEMORY_MIB
 
 
 def container_limits() -> list[str]:

@@ -11,11 +11,11 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.common.sizing import LAMBDA_MB_PER_VCPU  # Lambda: 1,769 MB = one vCPU
 from infra.local.docker import DOCKER
 from loadtests.local.process import LOOPBACK, ManagedProcess
 
 RUN_LABEL = "one-model.run"
-LAMBDA_MB_PER_VCPU = 1769  # Lambda allocates CPU in proportion to memory: 1,769 MB = one vCPU.
 
 
 @dataclass(frozen=True)

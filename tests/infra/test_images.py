@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
-from infra.local.docker import TASK_CPUS, TASK_MEMORY_MIB, container_limits, image_size_bytes
+from infra.local.docker import container_limits, image_size_bytes
 from infra.local.rie import rie_path
 from serving.config import ARTIFACTS_DIR
 from tests.infra.conftest import Container, StartContainer, docker, wait_until_ok
@@ -239,7 +239,5 @@ def test_lambda_image_is_the_ecs_image_plus_its_runtime_client(
         print(f"\nimage sizes: ecs {ecs_size / 1e6:.0f} MB, lambda {lambda_size / 1e6:.0f} MB")
 
 
-def test_local_limits_match_the_fargate_task() -> None:
-    from infra.common.shared import FARGATE_CPU_UNITS, FARGATE_MEMORY_MIB
-
-    assert (TASK_CPUS, TASK_MEMORY_MIB) == (FARGATE_CPU_UNITS / 1024, FARGATE_MEMORY_MIB)
+def test_local_limits_are_the_fargate_task_size() -> None:
+    assert container_limits() == ["--cpus", "0.5", "--memory", "1024m"]

@@ -9,7 +9,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.common import names, shared
+from infra.common import names, shared, sizing
 from infra.ec2.stack import DEBIAN_AMI_PARAMETER, USER_DATA_SCRIPT, render_user_data
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def test_alb_admits_only_the_allowed_cidr_on_port_80(synth: Synthesis, way: name
 def test_target_group_checks_ready_on_the_app_port(synth: Synthesis, way: names.Way) -> None:
     synth.template(way).has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
-        {"HealthCheckPath": shared.READY_PATH, "Matcher": {"HttpCode": "200"}, "Port": Match.any_value()},
+        {"HealthCheckPath": sizing.READY_PATH, "Matcher": {"HttpCode": "200"}, "Port": Match.any_value()},
     )
 
 
@@ -108,7 +108,7 @@ def test_ec2_launch_template_is_locked_down(synth: Synthesis) -> None:
     assert "KeyName" not in data
     (root,) = data["BlockDeviceMappings"]
     assert root["Ebs"]["Encrypted"] is True
-    assert data["InstanceType"] == shared.EC2_INSTANCE_TYPE["x86_64"]
+    assert data["InstanceType"] == sizing.EC2_INSTANCE_TYPE["x86_64"]
     assert data["NetworkInterfaces"][0]["AssociatePublicIpAddress"] is True
 
 
@@ -130,7 +130,7 @@ def test_ec2_user_data_is_the_real_script_with_its_parameters(synth: Synthesis) 
     assert user_data.startswith(script.partition("\n")[0] + "\n")
     assert user_data.endswith(script.partition("\n")[2])
     assert "export BUNDLE_URI=" in user_data
-    assert f"export APP_PORT={shared.APP_PORT}" in user_data
+    assert f"export APP_PORT={sizing.APP_PORT}" in user_data
     assert len(user_data.encode()) < 16 * 1024  # EC2's limit on user data before base64
 
 
@@ -148,7 +148,7 @@ def test_render_user_data_quotes_values_after_the_shebang() -> None:
 
 def test_ec2_asg_replaces_instances_the_alb_finds_unhealthy(synth: Synthesis) -> None:
     asg = _only(synth, "ec2", "AWS::AutoScaling::AutoScalingGroup")
-    assert asg["MinSize"] == str(shared.EC2_MIN_INSTANCES)
+    assert asg["MinSize"] == str(sizing.EC2_MIN_INSTANCES)
     assert asg["HealthCheckType"] == "ELB"
     assert asg["TargetGroupARNs"]
     # A new bundle rolls the instances instead of leaving the old app running.
@@ -179,19 +179,19 @@ def test_ec2_role_has_session_manager_and_reads_only_its_bundle(synth: Synthesis
 def test_ec2_instances_admit_only_the_alb(synth: Synthesis) -> None:
     ingress = _resources(synth, "ec2", "AWS::EC2::SecurityGroupIngress")
     assert ingress and all("SourceSecurityGroupId" in rule and "CidrIp" not in rule for rule in ingress)
-    assert {rule["FromPort"] for rule in ingress} == {shared.APP_PORT}
+    assert {rule["FromPort"] for rule in ingress} == {sizing.APP_PORT}
 
 
 # ---------------------------------------------------------------- ecs
 def test_ecs_task_is_sized_read_only_and_logged(synth: Synthesis) -> None:
     task = _only(synth, "ecs", "AWS::ECS::TaskDefinition")
-    assert (task["Cpu"], task["Memory"]) == (str(shared.FARGATE_CPU_UNITS), str(shared.FARGATE_MEMORY_MIB))
+    assert (task["Cpu"], task["Memory"]) == (str(sizing.FARGATE_CPU_UNITS), str(sizing.FARGATE_MEMORY_MIB))
     assert task["RuntimePlatform"]["CpuArchitecture"] == "X86_64"
     (container,) = task["ContainerDefinitions"]
     assert container["ReadonlyRootFilesystem"] is True
     assert container["MountPoints"] == [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}]
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
-    assert container["PortMappings"][0]["ContainerPort"] == shared.APP_PORT
+    assert container["PortMappings"][0]["ContainerPort"] == sizing.APP_PORT
 
 
 def test_ecs_service_rolls_back_failed_deployments(synth: Synthesis) -> None:
@@ -204,12 +204,12 @@ def test_ecs_service_rolls_back_failed_deployments(synth: Synthesis) -> None:
 def test_ecs_service_tracks_cpu(synth: Synthesis) -> None:
     target = _only(synth, "ecs", "AWS::ApplicationAutoScaling::ScalableTarget")
     assert (target["MinCapacity"], target["MaxCapacity"]) == (
-        shared.FARGATE_MIN_TASKS,
-        shared.FARGATE_MAX_TASKS,
+        sizing.FARGATE_MIN_TASKS,
+        sizing.FARGATE_MAX_TASKS,
     )
     policy = _only(synth, "ecs", "AWS::ApplicationAutoScaling::ScalingPolicy")
     config = policy["TargetTrackingScalingPolicyConfiguration"]
-    assert config["TargetValue"] == shared.TARGET_CPU_PERCENT
+    assert config["TargetValue"] == sizing.TARGET_CPU_PERCENT
     assert (
         config["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ECSServiceAverageCPUUtilization"
     )
@@ -242,8 +242,8 @@ def test_lambda_function_is_an_image_with_explicit_size_and_cost_guard(synth: Sy
     assert function["PackageType"] == "Image"
     assert function["Architectures"] == ["x86_64"]
     assert (function["MemorySize"], function["Timeout"]) == (
-        shared.LAMBDA_MEMORY_MB,
-        shared.LAMBDA_TIMEOUT_SECONDS,
+        sizing.LAMBDA_MEMORY_MB,
+        sizing.LAMBDA_TIMEOUT_SECONDS,
     )
     assert function["ReservedConcurrentExecutions"] == int(synth.context["lambdaReservedConcurrency"])
     assert "LogGroup" in function["LoggingConfig"]
@@ -271,7 +271,7 @@ def test_arm64_switches_every_architecture_knob_together() -> None:
     assert shared.lambda_architecture(settings).name == "arm64"
     assert shared.lambda_architecture(settings).docker_platform == shared.image_platform(settings).platform
     assert shared.image_platform(settings).platform == "linux/arm64"
-    assert shared.EC2_INSTANCE_TYPE[settings.architecture] == "t4g.small"
+    assert sizing.EC2_INSTANCE_TYPE[settings.architecture] == "t4g.small"
 
 
 def test_context_values_are_parsed() -> None:

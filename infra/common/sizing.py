@@ -1,0 +1,33 @@
+"""The sizes the three stacks deploy: one place to compare the three ways.
+
+Kept free of aws_cdk (like ``infra.common.names``): the local runs (``infra.local.docker``), the
+load tests and the cost table read these numbers, and importing aws_cdk starts a Node.js process.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Architecture = Literal["x86_64", "arm64"]
+# x86_64 builds natively on most laptops and CI; arm64 (Graviton) is ~20% cheaper per hour but
+# needs an arm64 machine or QEMU emulation to build the images.
+DEFAULT_ARCHITECTURE: Final[Architecture] = "x86_64"
+
+APP_PORT: Final = 8000
+READY_PATH: Final = "/ready"
+
+# EC2: 2 burstable vCPUs, 2 GiB (enough to pip-install onnxruntime on first boot).
+EC2_INSTANCE_TYPE: Final[dict[Architecture, str]] = {"x86_64": "t3.small", "arm64": "t4g.small"}
+EC2_MIN_INSTANCES: Final = 1
+EC2_MAX_INSTANCES: Final = 3
+# Fargate: 0.5 vCPU / 1 GiB per task, the smallest size with headroom for onnxruntime + uvicorn.
+FARGATE_CPU_UNITS: Final = 512
+FARGATE_MEMORY_MIB: Final = 1024
+FARGATE_MIN_TASKS: Final = 1
+FARGATE_MAX_TASKS: Final = 4
+# Both autoscaled ways track the same CPU target so their scale-out behaviour is comparable.
+TARGET_CPU_PERCENT: Final = 60
+# Lambda: 1024 MB buys ~0.58 vCPU, close to one Fargate task (CPU scales with memory; 1769 MB = 1 vCPU).
+LAMBDA_MEMORY_MB: Final = 1024
+LAMBDA_TIMEOUT_SECONDS: Final = 15
+LAMBDA_MB_PER_VCPU: Final = 1769
