@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import faulthandler
+import json
 import signal
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from loadtests.local.targets import (
     ecs_host_target,
 )
 from loadtests.locust_run import LoadSettings
+from loadtests.payloads import HOLDOUT_PATH
 from loadtests.report import terminal_summary, write_report
 from loadtests.run import (
     add_load_options,
@@ -116,7 +119,21 @@ def measure(target: LocalTarget, run_dir: Path, settings: LoadSettings) -> dict[
     result["cold"] = run_scenario(way, "cold", target.url, run_dir, settings)
     result["steady"] = run_scenario(way, "steady", target.url, run_dir, settings)
     result["details"] = target.details()
+    show_predictions(way, target.url)
     return result
+
+
+def show_predictions(way: str, url: str, count: int = 3) -> None:
+    """One real /predict of a few held-out rows, printed beside their true labels (after the
+    scenarios, so the cold measurements saw untouched environments)."""
+    holdout = json.loads(HOLDOUT_PATH.read_text())
+    body = json.dumps({"instances": holdout["rows"][:count]}).encode()
+    request = urllib.request.Request(f"{url}/predict", body, {"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read())
+    for prediction, truth in zip(answer["predictions"], holdout["labels"], strict=False):
+        probability = prediction["probabilities"][prediction["label"]]
+        say(f"[{way}] predicted {prediction['label']} (p={probability:.3f}), true class_{truth}")
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -127,7 +127,13 @@ def build_image(target: str, tag: str | None = None, platform: str | None = None
     with _build_secrets() as secrets:
         command += secrets
         command.append(str(REPO_ROOT))
-        subprocess.run(command, check=True, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+        print(f"building image {tag} (target {target}) ...", file=sys.stderr, flush=True)
+        build = subprocess.run(
+            command, capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "1"}
+        )
+    if build.returncode != 0:  # the build log only matters when it failed
+        sys.stderr.write("\n".join(build.stderr.splitlines()[-60:]) + "\n")
+        raise subprocess.CalledProcessError(build.returncode, command)
     return tag
 
 
