@@ -192,11 +192,11 @@ image-lambda: $(MODEL) | $(VENV)/.installed ## Build the Lambda image (one-model
 	$(LOCAL) build lambda
 
 .PHONY: run-ecs
-run-ecs: image-ecs ## Run the ECS image like its Fargate task on 127.0.0.1:$(PORT) (Ctrl-C stops it)
+run-ecs: image-ecs ## Run the ECS image like its Fargate task on 127.0.0.1:8000 (PORT=...; Ctrl-C stops it)
 	$(DOCKER_RUN) $$($(LOCAL) limits) --publish 127.0.0.1:$(PORT):8000 one-model:ecs
 
 .PHONY: run-lambda
-run-lambda: image-lambda ## Run the Lambda image under the Runtime Interface Emulator on 127.0.0.1:$(RIE_PORT)
+run-lambda: image-lambda ## Run the Lambda image under the Runtime Interface Emulator on 127.0.0.1:9000 (RIE_PORT=...)
 	@echo "invoke: curl -d @event.json http://127.0.0.1:$(RIE_PORT)/2015-03-31/functions/function/invocations"
 	$(DOCKER_RUN) $$($(LOCAL) limits) --publish 127.0.0.1:$(RIE_PORT):8080 \
 		--volume $$($(LOCAL) rie-path):/aws-lambda-rie:ro --entrypoint /aws-lambda-rie \
