@@ -33,12 +33,12 @@ from loadtests.local.targets import (
 )
 from loadtests.locust_run import LoadSettings
 from loadtests.payloads import HOLDOUT_PATH
-from loadtests.report import terminal_summary, write_report
 from loadtests.run import (
     add_load_options,
     exit_on_sigterm,
     load_settings,
     new_run_id,
+    publish_report,
     report_data,
     run_scenario,
     say,
@@ -170,10 +170,7 @@ def main(argv: list[str] | None = None) -> Path:
     )
     data = report_data(run_id, "local emulation", note, settings, targets, args.prices)
     data["docker"] = use_docker
-    report = write_report(data, run_dir)
-    say("")
-    say(terminal_summary(data, report))
-    return report
+    return publish_report(data, run_dir)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.costs import DEFAULT_PRICES, cost_rows, load_prices
 from loadtests.locust_run import LoadSettings, run_locust
+from loadtests.report import terminal_summary, write_report
 from loadtests.sizing import deployed_sizing
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +89,14 @@ def report_data(
         "prices": {"region": prices["region"], "as_of": prices["as_of"], "file": str(prices_path)},
         "targets": targets,
     }
+
+
+def publish_report(data: dict[str, Any], run_dir: Path) -> Path:
+    """Write the report and print its short summary: the last step of every comparison run."""
+    report = write_report(data, run_dir)
+    say("")
+    say(terminal_summary(data, report))
+    return report
 
 
 def exit_on_sigterm() -> None:

@@ -29,12 +29,12 @@ from infra.common.names import (
 from loadtests.aws.cold import Forced, force_ec2_cold, force_ecs_cold, force_lambda_cold, predict_succeeds
 from loadtests.aws.discovery import Deployment, discover
 from loadtests.locust_run import SCENARIOS, LoadSettings
-from loadtests.report import terminal_summary, write_report
 from loadtests.run import (
     add_load_options,
     exit_on_sigterm,
     load_settings,
     new_run_id,
+    publish_report,
     report_data,
     run_scenario,
     say,
@@ -109,10 +109,7 @@ def main(argv: list[str] | None = None) -> Path:
     }
     note = f"Deployed stacks in {session.region_name}, measured from this machine over the internet."
     data = report_data(run_id, "AWS", note, settings, targets, args.prices)
-    report = write_report(data, run_dir)
-    say("")
-    say(terminal_summary(data, report))
-    return report
+    return publish_report(data, run_dir)
 
 
 if __name__ == "__main__":
