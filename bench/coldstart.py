@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from bench.timing import median
+from bench.timing import median, rotated_rounds
 from bench.workloads import MODEL_PATH, REPO_ROOT, child_env, function_url_event, predict_body
 
 READY = "BENCH-READY"
@@ -49,11 +49,8 @@ def measure(naive_env: dict[str, str], rounds: int) -> dict[str, Any]:
     for code in CHILDREN.values():  # prime the bytecode cache; not timed
         _time_to_ready(code, env)
     samples: dict[str, list[float]] = {name: [] for name in CHILDREN}
-    names = list(CHILDREN)
-    for round_index in range(rounds):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(_time_to_ready(CHILDREN[name], env))
+    for name in rotated_rounds(list(CHILDREN), rounds):
+        samples[name].append(_time_to_ready(CHILDREN[name], env))
     return {
         "median_s": {name: median(values) for name, values in samples.items()},
         "rounds_s": samples,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def seconds_per_call(call: Callable[[], object], min_seconds: float, min_calls: int = 3) -> float:
@@ -25,12 +25,16 @@ def interleaved(
     """Seconds per call for every target, each round visiting all targets in a rotated order,
     so drift in the machine's load hits every target alike."""
     samples: dict[str, list[float]] = {name: [] for name in targets}
-    names = list(targets)
+    for name in rotated_rounds(list(targets), rounds):
+        samples[name].append(seconds_per_call(targets[name], min_seconds))
+    return samples
+
+
+def rotated_rounds(names: list[str], rounds: int) -> Iterator[str]:
+    """Every name once per round, the starting point rotating from round to round."""
     for round_index in range(rounds):
         shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(seconds_per_call(targets[name], min_seconds))
-    return samples
+        yield from names[shift:] + names[:shift]
 
 
 def median(values: list[float]) -> float:
