@@ -1,5 +1,5 @@
 # One recipe, two images that share every layer but the last:
-#   ecs     uvicorn serving `serving.app:app` on :8000 (the ECS Fargate task)
+#   ecs     `python -m serving`: uvicorn serving the app on :8000 (the ECS Fargate task)
 #   lambda  the same app behind awslambdaric + Mangum (the Lambda container image)
 #
 #   make image-ecs / make image-lambda          (infra/local/docker.py: BuildKit + secrets)
@@ -73,13 +73,14 @@ USER 10001:10001
 # ---------------------------------------------------------------- ecs
 # One worker per vCPU: WEB_CONCURRENCY if set (the ECS stack sets it from the task size),
 # else /app/bin/cpu-count, which honours the cgroup CPU quota (`--cpus`, the task's cpu)
-# rather than the host's core count. --no-access-log: the app already logs one JSON line
-# per request.
+# rather than the host's core count. `python -m serving` (serving/server.py) takes every other
+# server setting from serving.config.Settings (APP_*).
 FROM runtime AS ecs
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=2).status != 200)"]
-CMD ["/bin/sh", "-c", "exec uvicorn serving.app:app --host 0.0.0.0 --port 8000 --workers \"${WEB_CONCURRENCY:-$(/app/bin/cpu-count)}\" --no-access-log"]
+ENV APP_HOST=0.0.0.0 APP_PORT=8000
+CMD ["/bin/sh", "-c", "WEB_CONCURRENCY=\"${WEB_CONCURRENCY:-$(/app/bin/cpu-count)}\" exec python -m serving"]
 
 # ---------------------------------------------------------------- lambda
 # awslambdaric polls the Lambda Runtime API; `python -m` puts /app (the workdir) on sys.path.

@@ -44,7 +44,7 @@ model: $(MODEL) ## Train, export to ONNX and check parity (a no-op when nothing 
 
 .PHONY: serve
 serve: $(MODEL) ## Run the app locally with uvicorn on 127.0.0.1:8000 (PORT=... to change)
-	$(BIN)/uvicorn serving.app:app --host 127.0.0.1 --port $(PORT) --no-access-log
+	APP_PORT=$(PORT) $(BIN)/python -m serving
 
 # ---------------------------------------------------------------- quality
 .PHONY: lint

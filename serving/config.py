@@ -25,6 +25,17 @@ class Settings(BaseSettings):
     intra_op_threads: int = Field(1, ge=0, description="onnxruntime intra-op threads (0 = one per core).")
     inter_op_threads: int = Field(1, ge=0, description="onnxruntime inter-op threads.")
 
+    # ---- the HTTP server (`python -m serving`: EC2's unit and the ECS image; Lambda has none)
+    host: str = Field("127.0.0.1", description="Address uvicorn binds; the image and the unit set 0.0.0.0.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port uvicorn listens on.")
+    # Must outlast the load balancer's idle timeout (infra/common/sizing.py ALB_IDLE_TIMEOUT_SECONDS,
+    # 60 s): the balancer, not the server, then closes an idle connection, so it never reuses one
+    # that the server is closing at that instant (a 502). tests/serving/test_server.py keeps the order.
+    keep_alive_seconds: int = Field(75, ge=1, description="Idle keep-alive connections close after this.")
+    graceful_shutdown_seconds: int = Field(
+        10, ge=1, description="On SIGTERM, in-flight requests get this long before the process exits."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -7,11 +7,8 @@ tests/infra/test_user_data.py builds the same bundle and runs the same script.
 
 from __future__ import annotations
 
-import os
-import re
 import shlex
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -46,16 +43,12 @@ def write_bundle(dest: Path) -> Path:
     return dest
 
 
-def service_command(uvicorn: Path | str, env: Mapping[str, str] | None = None) -> list[str]:
-    """The unit's ExecStart as argv, for running the service as a host process.
+def service_command(python: Path | str) -> list[str]:
+    """The unit's ExecStart as argv, with the venv's interpreter replaced by ``python``.
 
-    The unit's ``/opt/one-model/venv/bin/uvicorn`` becomes ``uvicorn`` (e.g. ``.venv/bin/uvicorn``)
-    and ``${VAR}`` is taken from ``env`` (default: os.environ), as systemd would do. Example::
-
-        service_command(".venv/bin/uvicorn", {"UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": "8000",
-                                              "WEB_CONCURRENCY": str(os.cpu_count())})
+    ExecStart is ``/opt/one-model/venv/bin/python -m serving``: its settings come from the
+    environment (APP_*, WEB_CONCURRENCY), so a host process only needs the same variables.
     """
-    values = os.environ if env is None else env
     line = next(line for line in UNIT_FILE.read_text().splitlines() if line.startswith("ExecStart="))
     argv = shlex.split(line.removeprefix("ExecStart="))
-    return [str(uvicorn), *(re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], arg) for arg in argv[1:])]
+    return [str(python), *argv[1:]]

@@ -101,7 +101,7 @@ install_service() {
     chown -R root:root "$ROOT"
     chmod -R a+rX,go-w "$ROOT"
     install -d -m 0755 /etc/one-model
-    printf 'UVICORN_PORT=%s\n' "$APP_PORT" > /etc/one-model/one-model.env
+    printf 'APP_PORT=%s\n' "$APP_PORT" > /etc/one-model/one-model.env
     install -m 0644 "$APP_DIR/infra/ec2/one-model.service" "/etc/systemd/system/$SERVICE.service"
     systemctl daemon-reload
     systemctl enable "$SERVICE"

@@ -12,7 +12,6 @@ import contextlib
 import http.client
 import json
 import os
-import re
 import shlex
 import sys
 import time
@@ -28,8 +27,6 @@ from loadtests.local.process import LOOPBACK, FirstSuccess, ManagedProcess, free
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV") or REPO_ROOT / ".venv") / "bin"
-DOCKERFILE = REPO_ROOT / "Dockerfile"
-CPU_COUNT_SCRIPT = REPO_ROOT / "infra" / "runtime" / "cpu-count.sh"
 
 
 @dataclass(frozen=True)
@@ -104,14 +101,19 @@ class _RestartableTarget:
 
 class HostServiceTarget(_RestartableTarget):
     def __init__(
-        self, name: str, how: str, argv: Callable[[int], list[str]], env: dict[str, str], log_dir: Path
+        self,
+        name: str,
+        how: str,
+        argv: Callable[[int], list[str]],
+        env: Callable[[int], dict[str, str]],
+        log_dir: Path,
     ):
         super().__init__()
         self.name, self.how, self.argv, self.env, self.log_dir = name, how, argv, env, log_dir
 
     def launch(self, port: int) -> ManagedProcess:
         log = self.log_dir / f"{self.name}-{self.starts}.log"
-        return ManagedProcess(self.argv(port), log, env=self.env, cwd=REPO_ROOT).start()
+        return ManagedProcess(self.argv(port), log, env=self.env(port), cwd=REPO_ROOT).start()
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "command": self.argv(self.port)}
@@ -150,11 +152,9 @@ def unit_environment(unit_text: str) -> dict[str, str]:
     return values
 
 
-def ec2_service_argv(port: int, workers: int) -> list[str]:
-    """The unit's ExecStart with its paths mapped onto this checkout and 127.0.0.1:port."""
-    env = {**unit_environment(UNIT_FILE.read_text()), "UVICORN_HOST": LOOPBACK, "UVICORN_PORT": str(port)}
-    env["WEB_CONCURRENCY"] = str(workers)
-    return service_command(VENV_BIN / "uvicorn", env)
+def server_environment(base: dict[str, str], port: int, workers: int) -> dict[str, str]:
+    """``base`` with the server bound to 127.0.0.1:port and ``workers`` uvicorn workers."""
+    return {**base, "APP_HOST": LOOPBACK, "APP_PORT": str(port), "WEB_CONCURRENCY": str(workers)}
 
 
 def ec2_target(log_dir: Path, workers: int | None = None) -> HostServiceTarget:
@@ -163,8 +163,8 @@ def ec2_target(log_dir: Path, workers: int | None = None) -> HostServiceTarget:
     return HostServiceTarget(
         "ec2",
         "systemd unit's ExecStart as a host process",
-        lambda port: ec2_service_argv(port, count),
-        env,
+        lambda port: service_command(VENV_BIN / "python"),
+        lambda port: server_environment(env, port, count),
         log_dir,
     )
 
@@ -189,34 +189,17 @@ def ecs_container_target(
     return ContainerTarget("ecs", how, spec, log_dir)
 
 
-def dockerfile_command(target: str, dockerfile: Path = DOCKERFILE) -> list[str]:
-    """The exec-form CMD of one stage of the Dockerfile (its last CMD wins, as in Docker)."""
-    stage, command = None, None
-    for line in dockerfile.read_text().splitlines():
-        if match := re.match(r"FROM\s+\S+\s+AS\s+(\S+)", line, re.IGNORECASE):
-            stage = match.group(1)
-        elif stage == target and line.startswith("CMD "):
-            command = json.loads(line.removeprefix("CMD "))
-    if command is None:
-        raise ValueError(f"no CMD in stage {target!r} of {dockerfile}")
-    return [str(part) for part in command]
-
-
-def localize_image_command(command: list[str], port: int) -> list[str]:
-    """Map the image's command onto this host: 127.0.0.1, the chosen port, the repo's helper script."""
-
-    def local(part: str) -> str:
-        part = part.replace("0.0.0.0", LOOPBACK).replace("/app/bin/cpu-count", str(CPU_COUNT_SCRIPT))
-        return re.sub(r"--port(\s+|=)\d+", lambda m: f"--port{m.group(1)}{port}", part)
-
-    return [local(part) for part in command]
-
-
 def ecs_host_target(workers: int, log_dir: Path) -> HostServiceTarget:
-    command = dockerfile_command("ecs")
-    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}", "WEB_CONCURRENCY": str(workers)}
+    """The ECS image's command, ``python -m serving``, with the venv's interpreter."""
     how = "ECS image's command as a host process (no Docker engine: no CPU/memory limits)"
-    return HostServiceTarget("ecs", how, lambda port: localize_image_command(command, port), env, log_dir)
+    env = dict(os.environ)
+    return HostServiceTarget(
+        "ecs",
+        how,
+        lambda port: [str(VENV_BIN / "python"), "-m", "serving"],
+        lambda port: server_environment(env, port, workers),
+        log_dir,
+    )
 
 
 # ---------------------------------------------------------------- Lambda behind the local Function URL

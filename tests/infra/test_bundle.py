@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -36,15 +37,11 @@ def free_port() -> int:
 
 def test_service_command_serves_the_app_outside_systemd() -> None:
     port = free_port()
-    uvicorn = Path(sys.executable).with_name("uvicorn")
-    env = {"UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "WEB_CONCURRENCY": "1"}
-    command = service_command(uvicorn, env)
-    assert command[0] == str(uvicorn)
-    assert command[1:] == [
-        "serving.app:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log"
-    ]  # fmt: skip
+    env = {**os.environ, "APP_HOST": "127.0.0.1", "APP_PORT": str(port), "WEB_CONCURRENCY": "1"}
+    command = service_command(sys.executable)
+    assert command == [sys.executable, "-m", "serving"]
 
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as server:
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as server:
         try:
             assert wait_for_ready(f"http://127.0.0.1:{port}/ready", server) == 200
         finally:
