@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     graceful_shutdown_seconds: int = Field(
         10, ge=1, description="On SIGTERM, in-flight requests get this long before the process exits."
     )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request whose headers are not complete by then is cut off."
+    )
+    body_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request whose body is not complete by then gets 408."
+    )
+    limit_concurrency: int = Field(
+        512, ge=1, description="Connections per worker beyond this get 503 instead of a reset."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,12 @@ DEFAULT_ARCHITECTURE: Final[Architecture] = "x86_64"
 APP_PORT: Final = 8000
 READY_PATH: Final = "/ready"
 
+# Timeouts at the boundaries the server must fit inside (serving.config.Settings holds its side):
+# its keep-alive (75 s) outlasts the ALBs' idle timeout, and its graceful shutdown (10 s) ends
+# before either platform kills it (ECS after stopTimeout, systemd after TimeoutStopSec).
+ALB_IDLE_TIMEOUT_SECONDS: Final = 60
+ECS_STOP_TIMEOUT_SECONDS: Final = 30
+
 # EC2: 2 burstable vCPUs, 2 GiB (enough to pip-install onnxruntime on first boot).
 EC2_INSTANCE_TYPE: Final[dict[Architecture, str]] = {"x86_64": "t3.small", "arm64": "t4g.small"}
 EC2_MIN_INSTANCES: Final = 1
