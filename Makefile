@@ -97,8 +97,13 @@ STACK_lambda := OneModel-Lambda
 CDK_CONTEXT := $(if $(ALLOWED_CIDR),-c allowedIngressCidr=$(ALLOWED_CIDR)) $(if $(ARCH),-c architecture=$(ARCH)) \
 	$(if $(LAMBDA_RESERVED_CONCURRENCY),-c lambdaReservedConcurrency=$(LAMBDA_RESERVED_CONCURRENCY))
 CDK_RUN := $(CDK) $(CDK_CONTEXT) $(CDK_FLAGS)
-# Fail at once, in one line, when no AWS credentials work (infra/common/credentials.py).
+# Fail at once, in one line, when no AWS credentials or no region work (infra/common/credentials.py);
+# deploys also check what the account can take (infra/common/preflight.py): the Lambda reservation
+# must fit the account's concurrency, and a closed ALLOWED_CIDR gets a warning.
 AWS_CHECK := $(BIN)/python -m infra.common.credentials
+PREFLIGHT_lambda := --lambda-reserved-concurrency "$(LAMBDA_RESERVED_CONCURRENCY)"
+PREFLIGHT_ec2 := --allowed-cidr "$(ALLOWED_CIDR)"
+PREFLIGHT_ecs := $(PREFLIGHT_ec2)
 INFRA_TARGETS := synth diff bootstrap deploy-all destroy-all $(addprefix deploy-,$(INFRA_STACKS)) \
 	$(addprefix destroy-,$(INFRA_STACKS))
 
@@ -139,13 +144,13 @@ deploy-ec2: ## Deploy the EC2 stack (ASG of Debian 12 instances behind an ALB)
 deploy-ecs: ## Deploy the ECS stack (Fargate service behind an ALB; builds the `ecs` image)
 deploy-lambda: ## Deploy the Lambda stack (image function + Function URL; builds the `lambda` image)
 $(addprefix deploy-,$(INFRA_STACKS)): deploy-%: | $(VENV)/.installed
-	@$(AWS_CHECK)
+	@$(AWS_CHECK) $(PREFLIGHT_$*)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
 	$(CDK_RUN) deploy $(STACK_$*)
 
 .PHONY: deploy-all
 deploy-all: | $(VENV)/.installed ## Deploy all three stacks
-	@$(AWS_CHECK)
+	@$(AWS_CHECK) $(PREFLIGHT_lambda) $(PREFLIGHT_ec2)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
 	$(CDK_RUN) deploy $(foreach w,$(INFRA_STACKS),$(STACK_$(w)))
 

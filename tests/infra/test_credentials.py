@@ -1,17 +1,30 @@
-"""The credential pre-check behind `make bootstrap/deploy-*/destroy-*`: moto stands in for STS."""
+"""The pre-checks behind `make bootstrap/deploy-*/destroy-*`: credentials and a region (moto stands in
+for STS), the Lambda reservation against the account's concurrency (botocore's Stubber for
+lambda:GetAccountSettings, which moto does not implement), the closed-ingress warning, and the
+Makefile wiring (a stand-in AWS endpoint on 127.0.0.1, reached through AWS_ENDPOINT_URL)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
-from infra.common import credentials
+from infra.common import credentials, preflight
+from infra.common.names import STACK_NAMES
 from infra.common.shared import REPO_ROOT
+
+REGION = "us-east-1"
 
 
 def _env_without_credentials(tmp_path: Path) -> dict[str, str]:
@@ -22,6 +35,15 @@ def _env_without_credentials(tmp_path: Path) -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
     )
     return env
+
+
+def _env_with_fake_credentials(tmp_path: Path) -> dict[str, str]:
+    return {
+        **_env_without_credentials(tmp_path),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
 
 
 @pytest.fixture
@@ -35,18 +57,18 @@ def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def fake_credentials(no_credentials: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
 
+# ---------------------------------------------------------------- credentials and region
 @pytest.mark.usefixtures("fake_credentials")
-def test_working_credentials_pass_and_name_the_account(capsys: pytest.CaptureFixture[str]) -> None:
+def test_working_credentials_pass_and_name_the_account_and_region(capsys: pytest.CaptureFixture[str]) -> None:
     with mock_aws():
         assert credentials.main([]) == 0
-    assert capsys.readouterr().out.strip() == "AWS account 123456789012"
+    assert capsys.readouterr().out.strip() == f"AWS account 123456789012 in {REGION}"
 
 
 @pytest.mark.usefixtures("no_credentials")
@@ -57,6 +79,18 @@ def test_missing_credentials_fail_with_one_line(capsys: pytest.CaptureFixture[st
     assert captured.err.count("\n") == 1 and "No usable AWS credentials" in captured.err
 
 
+@pytest.mark.usefixtures("fake_credentials")
+def test_credentials_without_a_region_fail_with_one_line_naming_aws_region(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    with mock_aws():  # would answer STS: the check must stop before asking
+        assert credentials.main([]) == credentials.EXIT_NO_REGION
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.startswith("No AWS region: set AWS_REGION")
+
+
 @pytest.mark.usefixtures("no_credentials")
 def test_quiet_mode_only_sets_the_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     assert credentials.main(["--quiet"]) == credentials.EXIT_NO_CREDENTIALS
@@ -65,17 +99,190 @@ def test_quiet_mode_only_sets_the_exit_code(capsys: pytest.CaptureFixture[str]) 
 
 def test_make_deploy_stops_before_cdk_without_credentials(tmp_path: Path) -> None:
     """`make deploy-lambda` with no credentials: one clear line, non-zero, and no synth or deploy."""
-    result = subprocess.run(
-        ["make", "--no-print-directory", "deploy-lambda", f"BIN={Path(sys.executable).parent}"],
-        cwd=REPO_ROOT,
-        env=_env_without_credentials(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_make("deploy-lambda", env=_env_without_credentials(tmp_path))
     assert result.returncode != 0
     assert "cdk" not in result.stdout  # stopped before npm, the model and the CDK CLI
     (message,) = (line for line in result.stderr.splitlines() if "AWS credentials" in line)
     assert message.startswith("No usable AWS credentials") and "AWS_PROFILE" in message
     assert "Traceback" not in result.stderr
+
+
+def test_make_deploy_stops_before_cdk_without_a_region(tmp_path: Path) -> None:
+    env = _env_with_fake_credentials(tmp_path)
+    del env["AWS_DEFAULT_REGION"]
+    result = run_make("deploy-ecs", env=env)
+    assert result.returncode != 0 and "cdk" not in result.stdout
+    assert [line for line in result.stderr.splitlines() if not line.startswith("make")] == [
+        credentials.NO_REGION
+    ]
+
+
+# ---------------------------------------------------------------- the Lambda reservation
+def stubbed_clients(
+    total: int, unreserved: int, deployed_reservation: int | None = None
+) -> tuple[Stubber, Stubber, object, object]:
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    lambda_stub, cfn_stub = Stubber(lambda_client), Stubber(cloudformation)
+    lambda_stub.add_response(
+        "get_account_settings",
+        {"AccountLimit": {"ConcurrentExecutions": total, "UnreservedConcurrentExecutions": unreserved}},
+        {},
+    )
+    if deployed_reservation is None:
+        cfn_stub.add_client_error(
+            "describe_stacks",
+            "ValidationError",
+            f"Stack with id {STACK_NAMES['lambda']} does not exist",
+            expected_params={"StackName": STACK_NAMES["lambda"]},
+        )
+    else:
+        stack = {
+            "StackName": STACK_NAMES["lambda"],
+            "CreationTime": "2026-01-01T00:00:00Z",
+            "StackStatus": "UPDATE_COMPLETE",
+            "Outputs": [{"OutputKey": "FunctionName", "OutputValue": "one-model-fn"}],
+        }
+        cfn_stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": STACK_NAMES["lambda"]})
+        lambda_stub.add_response(
+            "get_function_concurrency",
+            {"ReservedConcurrentExecutions": deployed_reservation},
+            {"FunctionName": "one-model-fn"},
+        )
+    return lambda_stub, cfn_stub, lambda_client, cloudformation
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_a_reservation_that_fits_the_account_passes() -> None:
+    lambda_stub, cfn_stub, lambda_client, cloudformation = stubbed_clients(total=1000, unreserved=1000)
+    with lambda_stub, cfn_stub:
+        line = preflight.check_lambda_reservation(lambda_client, cloudformation, "10")
+    lambda_stub.assert_no_pending_responses()
+    assert line == "Lambda: reserving 10 of the 900 reservable executions."
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_a_reservation_a_new_account_cannot_give_stops_with_one_line() -> None:
+    """A new account with a total of 10: any reservation would leave fewer than 100 unreserved."""
+    lambda_stub, cfn_stub, lambda_client, cloudformation = stubbed_clients(total=10, unreserved=10)
+    with lambda_stub, cfn_stub, pytest.raises(preflight.PreflightFailed) as failed:
+        preflight.check_lambda_reservation(lambda_client, cloudformation, "10")
+    message = str(failed.value)
+    assert "\n" not in message
+    assert "concurrency is 10 (10 unreserved)" in message and "at most 0 can be reserved" in message
+    assert "LAMBDA_RESERVED_CONCURRENCY=none" in message
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_a_redeploy_may_reuse_what_the_deployed_function_already_reserves() -> None:
+    """110 in total, 100 unreserved because this very function holds 10: redeploying with 10 fits."""
+    lambda_stub, cfn_stub, lambda_client, cloudformation = stubbed_clients(110, 100, deployed_reservation=10)
+    with lambda_stub, cfn_stub:
+        line = preflight.check_lambda_reservation(lambda_client, cloudformation, "10")
+    assert line == "Lambda: reserving 10 of the 10 reservable executions."
+    lambda_stub.assert_no_pending_responses()
+    cfn_stub.assert_no_pending_responses()
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_no_reservation_asks_the_account_nothing() -> None:
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    with Stubber(lambda_client):  # any call would raise: no responses are queued
+        line = preflight.check_lambda_reservation(lambda_client, object(), "none")
+    assert "no reserved concurrency" in line
+
+
+def test_an_empty_value_means_the_cdk_app_s_default_and_bad_values_are_refused() -> None:
+    default = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]["lambdaReservedConcurrency"]
+    expected = None if default.lower() == "none" else int(default)
+    assert preflight.requested_reservation("") == preflight.requested_reservation(None) == expected
+    assert preflight.requested_reservation("7") == 7
+    for bad in ("0", "-1", "ten"):
+        with pytest.raises(preflight.PreflightFailed, match="positive integer or 'none'"):
+            preflight.requested_reservation(bad)
+
+
+class StandInAws(BaseHTTPRequestHandler):
+    """STS, CloudFormation and Lambda as a new account answers them: total concurrency 10."""
+
+    def do_POST(self) -> None:  # the query protocol: STS and CloudFormation
+        form = parse_qs(self.rfile.read(int(self.headers["content-length"])).decode())
+        action = form["Action"][0]
+        if action == "GetCallerIdentity":
+            self.answer(200, "text/xml", (
+                '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                "<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/t</Arn><UserId>AIDA</UserId>"
+                "<Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"
+            ))  # fmt: skip
+        else:
+            self.answer(400, "text/xml", (
+                '<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error>'
+                "<Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id OneModel-Lambda "
+                "does not exist</Message></Error></ErrorResponse>"
+            ))  # fmt: skip
+
+    def do_GET(self) -> None:  # Lambda's REST API
+        assert self.path.startswith("/2016-08-19/account-settings")
+        limits = {"ConcurrentExecutions": 10, "UnreservedConcurrentExecutions": 10}
+        self.answer(200, "application/json", json.dumps({"AccountLimit": limits}))
+
+    def answer(self, status: int, content_type: str, body: str) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stand_in_aws() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StandInAws)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_make_deploy_lambda_stops_before_cdk_when_the_reservation_cannot_fit(
+    tmp_path: Path, stand_in_aws: str
+) -> None:
+    env = {**_env_with_fake_credentials(tmp_path), "AWS_ENDPOINT_URL": stand_in_aws}
+    result = run_make("deploy-lambda", "LAMBDA_RESERVED_CONCURRENCY=10", env=env)
+    assert result.returncode != 0
+    assert "cdk" not in result.stdout and "Traceback" not in result.stderr
+    (message,) = (line for line in result.stderr.splitlines() if not line.startswith("make"))
+    assert message.startswith("Lambda reserved concurrency 10 cannot fit this account")
+
+
+# ---------------------------------------------------------------- the ALBs' ingress
+def test_a_closed_allowed_cidr_gets_a_warning_and_an_open_one_none() -> None:
+    for closed in ("127.0.0.1/32", "", None):
+        warning = preflight.ingress_warning(closed)
+        assert warning is not None and "ALLOWED_CIDR" in warning and "admit nobody" in warning
+    assert preflight.ingress_warning("203.0.113.7/32") is None
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_deploy_ec2_s_check_warns_but_goes_on_when_ingress_is_closed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with mock_aws():
+        assert credentials.main(["--allowed-cidr", ""]) == 0
+    (warning,) = capsys.readouterr().err.splitlines()
+    assert warning.startswith("Warning: ALLOWED_CIDR is 127.0.0.1/32, closed")
+
+
+def run_make(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args, f"BIN={Path(sys.executable).parent}"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

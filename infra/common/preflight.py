@@ -1,0 +1,94 @@
+"""The account checks a deploy makes before anything is built: what would otherwise fail late, after
+the images are built and pushed, or deploy something nobody can reach.
+
+- Lambda reserved concurrency: AWS keeps 100 executions unreserved, so a function may reserve at
+  most ``UnreservedConcurrentExecutions - 100`` (``lambda:GetAccountSettings``). New accounts often
+  have a total of 10, where any reservation fails the stack.
+- ALB ingress: with ``allowedIngressCidr`` left at its closed default the load balancers admit
+  nobody; the deploy works, but `make compare` cannot reach it.
+
+Kept free of aws_cdk (like ``infra.common.names``): it runs before `cdk` is started. The defaults
+come from cdk.json's context block, which the CDK app reads too (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+from typing import Any
+
+from infra.common.names import STACK_NAMES
+
+CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+# The unreserved executions AWS always keeps for functions without a reservation.
+UNRESERVED_MINIMUM = 100
+
+
+class PreflightFailed(Exception):
+    """The deploy would fail: the message is the one line to print."""
+
+
+def context_default(key: str) -> str:
+    """The CDK app's default for a context key, as cdk.json states it."""
+    return str(json.loads(CDK_JSON.read_text())["context"][key])
+
+
+def requested_reservation(value: str | None) -> int | None:
+    """LAMBDA_RESERVED_CONCURRENCY (empty: cdk.json's default) as a number, or None for 'none'."""
+    text = (value or context_default("lambdaReservedConcurrency")).strip()
+    if text.lower() == "none":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise PreflightFailed(f"LAMBDA_RESERVED_CONCURRENCY={text!r}: use a positive integer or 'none'.")
+    return int(text)
+
+
+def current_reservation(lambda_client: Any, cloudformation: Any) -> int:
+    """What the deployed function (if any) reserves already: a redeploy may reuse it."""
+    try:
+        stack = cloudformation.describe_stacks(StackName=STACK_NAMES["lambda"])["Stacks"][0]
+    except cloudformation.exceptions.ClientError:
+        return 0  # not deployed yet
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    function_name = outputs.get("FunctionName")
+    if not function_name:
+        return 0
+    try:
+        answer = lambda_client.get_function_concurrency(FunctionName=function_name)
+    except lambda_client.exceptions.ResourceNotFoundException:
+        return 0
+    return int(answer.get("ReservedConcurrentExecutions") or 0)
+
+
+def check_lambda_reservation(lambda_client: Any, cloudformation: Any, value: str | None) -> str:
+    """One line saying the reservation fits; PreflightFailed with one line when it cannot."""
+    requested = requested_reservation(value)
+    if requested is None:
+        return "Lambda: no reserved concurrency requested (the function shares the account's pool)."
+    limits = lambda_client.get_account_settings()["AccountLimit"]
+    total, unreserved = limits["ConcurrentExecutions"], limits["UnreservedConcurrentExecutions"]
+    reservable = unreserved + current_reservation(lambda_client, cloudformation) - UNRESERVED_MINIMUM
+    if requested > reservable:
+        raise PreflightFailed(
+            f"Lambda reserved concurrency {requested} cannot fit this account: its concurrency is "
+            f"{total} ({unreserved} unreserved) and AWS keeps {UNRESERVED_MINIMUM} unreserved, so at "
+            f"most {max(reservable, 0)} can be reserved. Deploy with LAMBDA_RESERVED_CONCURRENCY=none "
+            "or ask AWS for a higher 'Concurrent executions' quota."
+        )
+    return f"Lambda: reserving {requested} of the {reservable} reservable executions."
+
+
+def ingress_warning(value: str | None) -> str | None:
+    """A warning when ALLOWED_CIDR (empty: cdk.json's default) admits nobody from outside."""
+    text = (value or context_default("allowedIngressCidr")).strip()
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None  # the CDK app rejects it with its own one-line reason
+    if network.is_loopback or network.is_link_local:
+        return (
+            f"Warning: ALLOWED_CIDR is {text}, closed: the load balancer will admit nobody and "
+            "`make compare` cannot reach it. Deploy with ALLOWED_CIDR=<your public ip>/32."
+        )
+    return None
