@@ -17,7 +17,12 @@ class Settings(BaseSettings):
     model_path: Path = Field(ARTIFACTS_DIR / "model.onnx", description="The ONNX model file.")
     metadata_path: Path = Field(ARTIFACTS_DIR / "metadata.json", description="The model card beside it.")
     max_batch_size: int = Field(1000, ge=1, description="Most instances accepted in one /predict call.")
-    max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger request bodies get 413.")
+    max_body_bytes: int | None = Field(
+        None,
+        ge=1024,
+        description="Larger request bodies get 413. Unset: the largest valid request's size plus "
+        "headroom, from max_batch_size and the model's features (serving.schemas.body_limit).",
+    )
     log_level: str = Field("INFO", description="Python logging level for the one-line-per-request log.")
     # One request runs at a time per process, and parallelism comes from processes (uvicorn
     # workers, Fargate tasks, Lambda environments). One intra-op thread per process avoids

@@ -5,18 +5,44 @@ first), so malformed JSON, NaN/Infinity, strings, booleans and nulls all fail in
 with a 422 that names the field. The common case, rows as arrays of numbers, first takes a
 fast path (orjson and one numpy conversion) that accepts only bodies the full validation
 accepts, with the same result; anything else, and every error, goes through pydantic.
+
+Invalid input costs no more than the largest valid request: the body limit is sized from that
+request (``body_limit``), a body with more values than a full batch can hold is refused before
+any parser sees it, the batch and key-count limits are pydantic constraints that stop validation
+at the first row that breaks them, and error replies name a few problems, not all of them.
 """
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
 # strict: "1.5", true and null are not numbers; allow_inf_nan=False: NaN and Infinity are not values.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+# The longest JSON text a valid number needs: repr() of a double, which JSON encoders write, is
+# at most 24 characters (sign, 17 significant digits, the point, "e-308"), as this one is.
+LONGEST_NUMBER = -2.2250738585072014e-308
+# Over the largest valid request, room for the whitespace of a pretty-printing client:
+# json.dumps(..., indent=2) of the largest request is 1.16x its default encoding.
+BODY_LIMIT_HEADROOM = 1.25
+# Error replies list this many problems (rows, keys) at most, then how many more there are.
+MAX_REPORTED = 5
+_MAX_NAME_CHARS = 40  # an offending key is echoed up to this long
 
 
 def _instance_kind(value: Any) -> str | None:
@@ -25,25 +51,53 @@ def _instance_kind(value: Any) -> str | None:
     return "object" if isinstance(value, dict) else None
 
 
-# A tagged union, so an error names the one shape the instance has, not both alternatives.
-Instance = Annotated[
-    Annotated[list[Number], Tag("array")] | Annotated[dict[str, Number], Tag("object")],
-    Discriminator(
-        _instance_kind,
-        custom_error_type="instance_type",
-        custom_error_message="Each instance must be an array of numbers or an object of feature: number",
-    ),
-]
+_INSTANCES_DOC = (
+    "Rows to score: each an array of the 13 features in `/metadata` order, "
+    "or an object keyed by feature name."
+)
 
 
-class PredictRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    instances: list[Instance] = Field(
-        min_length=1,
-        description="Rows to score: each an array of the 13 features in `/metadata` order, "
-        "or an object keyed by feature name.",
+@lru_cache(maxsize=4)
+def predict_request_model(max_batch_size: int, n_features: int) -> type[BaseModel]:
+    """The /predict body, with its limits as constraints pydantic checks while it validates:
+    at most ``max_batch_size`` rows and ``n_features`` keys per object row; fail_fast stops at
+    the first bad row, so a body of a thousand bad rows costs one error, not thousands."""
+    # A tagged union, so an error names the one shape the instance has, not both alternatives.
+    instance = Annotated[
+        Annotated[list[Number], Field(fail_fast=True), Tag("array")]
+        | Annotated[dict[str, Number], Field(max_length=n_features, fail_fast=True), Tag("object")],
+        Discriminator(
+            _instance_kind,
+            custom_error_type="instance_type",
+            custom_error_message="Each instance must be an array of numbers or an object of feature: number",
+        ),
+    ]
+    model: type[BaseModel] = create_model(
+        "PredictRequest",
+        __config__=ConfigDict(extra="forbid"),
+        instances=(
+            list[instance],
+            Field(min_length=1, max_length=max_batch_size, fail_fast=True, description=_INSTANCES_DOC),
+        ),
     )
+    return model
+
+
+def largest_valid_body_bytes(feature_names: list[str], max_batch_size: int) -> int:
+    """The size of the largest valid /predict body, as ``json.dumps`` writes it.
+
+    That is ``max_batch_size`` object rows (longer than arrays: they repeat every feature
+    name) whose every value is ``LONGEST_NUMBER``; the rows are joined by ", " inside
+    ``{"instances": [`` ... ``]}``. One row is encoded here; the rest is arithmetic.
+    """
+    row = json.dumps(dict.fromkeys(feature_names, LONGEST_NUMBER))
+    envelope = len('{"instances": [') + len("]}")
+    return envelope + max_batch_size * len(row) + (max_batch_size - 1) * len(", ")
+
+
+def body_limit(feature_names: list[str], max_batch_size: int) -> int:
+    """The default request body limit: the largest valid body plus ``BODY_LIMIT_HEADROOM``."""
+    return int(largest_valid_body_bytes(feature_names, max_batch_size) * BODY_LIMIT_HEADROOM)
 
 
 class InstancePrediction(BaseModel):
@@ -73,24 +127,24 @@ class InputError(ValueError):
         self.errors = errors
 
 
-_request_adapter = TypeAdapter(PredictRequest)
+@lru_cache(maxsize=4)
+def _request_adapter(max_batch_size: int, n_features: int) -> TypeAdapter[Any]:
+    return TypeAdapter(predict_request_model(max_batch_size, n_features))
 
 
 def parse_predict_request(body: bytes, feature_names: list[str], max_batch_size: int) -> np.ndarray:
     """Validate a /predict body and return its rows as a (n, features) float32 array.
 
     Raises ``ValidationError`` for shape and type errors and ``InputError`` for rows that do
-    not fit the model (wrong count, missing or unknown feature names, too many rows).
+    not fit the model (wrong count, missing or unknown feature names, too many values).
     """
+    _check_value_count(body, max_batch_size * len(feature_names), max_batch_size)
     numbers: np.ndarray | list[list[float]] | None = _array_rows(body, len(feature_names))
     if numbers is None:
-        request = _request_adapter.validate_json(body)
-        _check_batch_size(len(request.instances), max_batch_size)
+        request: Any = _request_adapter(max_batch_size, len(feature_names)).validate_json(body)
         numbers = [
             _as_row(instance, index, feature_names) for index, instance in enumerate(request.instances)
         ]
-    else:
-        _check_batch_size(len(numbers), max_batch_size)
     with np.errstate(over="ignore"):  # values beyond float32 become inf, reported just below
         matrix = np.asarray(numbers, dtype=np.float32)
     if not np.isfinite(matrix).all():
@@ -99,15 +153,38 @@ def parse_predict_request(body: bytes, feature_names: list[str], max_batch_size:
     return matrix
 
 
+def _check_value_count(body: bytes, max_values: int, max_batch_size: int) -> None:
+    """Refuse, before parsing, a body with more values than a full batch has.
+
+    A parser's cost grows with the values (and keys) it builds, not only with the bytes: a
+    body of many tiny values costs many times the largest valid request of the same size.
+    In a valid body every comma separates two of them, rows or features (JSON strings there
+    are feature names, which have no commas), so a full batch has ``max_values - 1`` commas.
+    Counting them is one vectorised pass, and only bodies that could hold that many pay it.
+    """
+    if len(body) < max_values:
+        return
+    commas = int(np.count_nonzero(np.frombuffer(body, dtype=np.uint8) == ord(",")))
+    if commas >= max_values:
+        message = (
+            f"more than {max_values} values: a request has at most {max_batch_size} rows "
+            f"of {max_values // max_batch_size} features"
+        )
+        raise InputError([_error(("body",), message)])
+
+
 def _array_rows(body: bytes, n_features: int) -> np.ndarray | None:
     """The fast path: ``{"instances": [[n_features numbers], ...]}`` as a float64 matrix, or
     None for anything else (the full validation then accepts it or says what is wrong).
 
     orjson rejects what strict JSON rejects (NaN, Infinity, 1e400, trailing commas); numpy
     turns anything but numbers into a non-numeric dtype or fails on ragged rows. Booleans
-    are the one thing numpy would take as numbers, hence the scan for their literals.
+    are the one thing numpy would take as numbers, hence the scan for their literals. Strings
+    are another: numpy would make a fixed-width string array as wide as the longest one in
+    every cell, so the body may have no string but the "instances" key. More rows than a
+    batch cannot get here: ``_check_value_count`` refused them.
     """
-    if b"true" in body or b"false" in body:
+    if b"true" in body or b"false" in body or _has_more_than_two_quotes(body):
         return None
     try:
         parsed = orjson.loads(body)
@@ -123,11 +200,10 @@ def _array_rows(body: bytes, n_features: int) -> np.ndarray | None:
     return rows if rows.dtype.kind == "f" else rows.astype(np.float64)
 
 
-def _check_batch_size(size: int, max_batch_size: int) -> None:
-    if size > max_batch_size:
-        raise InputError(
-            [_error(("body", "instances"), f"batch of {size} exceeds the limit of {max_batch_size}")]
-        )
+def _has_more_than_two_quotes(body: bytes) -> bool:
+    """Three memchr scans rather than a count: the key's two quotes, then none after them."""
+    second = body.find(b'"', body.find(b'"') + 1)
+    return second != -1 and body.find(b'"', second + 1) != -1
 
 
 def _as_row(instance: list[float] | dict[str, float], index: int, feature_names: list[str]) -> list[float]:
@@ -143,10 +219,17 @@ def _as_row(instance: list[float] | dict[str, float], index: int, feature_names:
             pass  # same count but different names: report below
     missing = [name for name in feature_names if name not in instance]
     unknown = [name for name in instance if name not in feature_names]
-    problems = ([f"missing features {missing}"] if missing else []) + (
-        [f"unknown features {unknown}"] if unknown else []
+    problems = ([f"missing features {_some(missing)}"] if missing else []) + (
+        [f"unknown features {_some(unknown)}"] if unknown else []
     )
     raise InputError([_error(where, "; ".join(problems))])
+
+
+def _some(names: list[str]) -> str:
+    """The first few names, each cut short, and how many more: a reply never echoes a body."""
+    shown = [name if len(name) <= _MAX_NAME_CHARS else name[:_MAX_NAME_CHARS] + "..." for name in names]
+    more = len(names) - MAX_REPORTED
+    return f"{shown[:MAX_REPORTED]}" + (f" and {more} more" if more > 0 else "")
 
 
 def _error(loc: tuple[str | int, ...], msg: str) -> dict[str, Any]:
@@ -154,8 +237,12 @@ def _error(loc: tuple[str | int, ...], msg: str) -> dict[str, Any]:
 
 
 def validation_errors(error: ValidationError) -> list[dict[str, Any]]:
-    """pydantic errors without echoing the input back (it may be large)."""
-    return [
+    """The first few pydantic errors, without echoing the input back (it may be large)."""
+    entries = error.errors(include_url=False, include_input=False, include_context=False)
+    reported = [
         {"type": entry["type"], "loc": ["body", *entry["loc"]], "msg": entry["msg"]}
-        for entry in error.errors(include_url=False, include_input=False, include_context=False)
+        for entry in entries[:MAX_REPORTED]
     ]
+    if len(entries) > MAX_REPORTED:
+        reported.append(_error(("body",), f"and {len(entries) - MAX_REPORTED} more errors"))
+    return reported

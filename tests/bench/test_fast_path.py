@@ -88,10 +88,16 @@ def test_the_fast_path_takes_plain_number_arrays() -> None:
     assert rows is not None and rows.shape == (2, N) and rows.dtype == np.float64
 
 
+def test_the_fast_path_leaves_any_string_to_the_full_validation() -> None:
+    # numpy would turn these rows into a (2, 13) array of 10,000-character strings (1 MB).
+    body = json.dumps({"instances": [["s" * 10_000, *ROW[1:]], ROW]}).encode()
+    assert schemas._array_rows(body, N) is None
+
+
 def test_batch_limit_applies_on_the_fast_path_too(monkeypatch: pytest.MonkeyPatch) -> None:
     body = json.dumps({"instances": [ROW] * 3}).encode()
     assert _outcome(body, max_batch_size=2) == _full_path_outcome(body, monkeypatch, max_batch_size=2)
-    assert _outcome(body, max_batch_size=2)[0] == "input"
+    assert _outcome(body, max_batch_size=2)[0] == "input"  # 39 values: more than 2 rows of 13 hold
 
 
 _numbers = st.one_of(

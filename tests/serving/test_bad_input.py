@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from serving.config import get_settings
+from serving.schemas import LONGEST_NUMBER, body_limit, largest_valid_body_bytes
 
 ROW = "[14.2,1.7,2.4,15.6,127,2.8,3.06,0.28,2.29,5.64,1.04,3.92,1065]"
 JSON = {"content-type": "application/json"}
@@ -98,12 +101,30 @@ def test_exact_feature_set_in_another_order_is_fine_but_a_renamed_one_is_not(
 
 def test_batch_over_the_limit_is_rejected(client_after: TestClient) -> None:
     limit = get_settings().max_batch_size
+    body = '{"instances": [' + ",".join(["[1]"] * (limit + 1)) + "]}"
+
+    response = client_after.post("/predict", content=body.encode(), headers=JSON)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "too_long",
+            "loc": ["body", "instances"],
+            "msg": f"List should have at most {limit} items after validation, not {limit + 1}",
+        }
+    ]
+
+
+def test_more_values_than_a_full_batch_holds_is_refused_before_parsing(client_after: TestClient) -> None:
+    limit = get_settings().max_batch_size
     body = '{"instances": [' + ",".join([ROW] * (limit + 1)) + "]}"
 
     response = client_after.post("/predict", content=body.encode(), headers=JSON)
 
     assert response.status_code == 422
-    assert f"exceeds the limit of {limit}" in response.text
+    assert (
+        f"more than {limit * 13} values: a request has at most {limit} rows of 13 features" in response.text
+    )
 
 
 def test_batch_at_the_limit_is_scored(client_after: TestClient) -> None:
@@ -116,8 +137,111 @@ def test_batch_at_the_limit_is_scored(client_after: TestClient) -> None:
     assert len(response.json()["predictions"]) == limit
 
 
+def _longest_valid_rows(names: list[str]) -> list[dict[str, float]]:
+    return [dict.fromkeys(names, LONGEST_NUMBER)] * get_settings().max_batch_size
+
+
+@pytest.mark.parametrize("indent", [None, 2], ids=["json.dumps", "pretty-printed"])
+def test_the_largest_valid_request_fits_the_body_limit_and_is_scored(
+    client_after: TestClient, metadata: dict[str, Any], indent: int | None
+) -> None:
+    names = metadata["input"]["feature_names"]
+    body = json.dumps({"instances": _longest_valid_rows(names)}, indent=indent).encode()
+
+    response = client_after.post("/predict", content=body, headers=JSON)
+
+    assert response.status_code == 200
+    assert len(response.json()["predictions"]) == get_settings().max_batch_size
+
+
+def test_the_body_limit_is_sized_from_the_largest_valid_request(metadata: dict[str, Any]) -> None:
+    names, batch = metadata["input"]["feature_names"], get_settings().max_batch_size
+    largest = len(json.dumps({"instances": _longest_valid_rows(names)}).encode())
+    array_rows = len(json.dumps({"instances": [[LONGEST_NUMBER] * len(names)] * batch}).encode())
+
+    assert largest_valid_body_bytes(names, batch) == largest
+    assert array_rows < largest  # object rows, which repeat the names, are the longer encoding
+    assert largest < body_limit(names, batch) <= 1.5 * largest
+    assert get_settings().max_body_bytes is None  # unset: the app uses body_limit
+
+
+def test_one_row_with_many_unknown_keys_is_refused_at_the_key_limit(client_after: TestClient) -> None:
+    row = {f"feature_{i}": 1.0 for i in range(5000)}
+
+    response = client_after.post("/predict", json={"instances": [row]})
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "too_long",
+            "loc": ["body", "instances", 0, "object"],
+            "msg": "Dictionary should have at most 13 items after validation, not more",
+        }
+    ]
+
+
+def test_one_row_with_more_keys_than_a_full_batch_has_values_is_refused(client_after: TestClient) -> None:
+    row = {f"k{i}": 1 for i in range(20_000)}
+
+    response = client_after.post("/predict", json={"instances": [row]})
+
+    assert response.status_code == 422
+    assert "more than 13000 values" in response.text
+    assert len(response.content) < 300
+
+
+def test_errors_name_at_most_five_keys_each_cut_short(client_after: TestClient) -> None:
+    row = {("x" * 1000 if i == 0 else f"unknown_{i}"): 1.0 for i in range(13)}
+
+    response = client_after.post("/predict", json={"instances": [row]})
+
+    assert response.status_code == 422
+    message = response.json()["detail"][0]["msg"]
+    assert (
+        "unknown features ['"
+        + "x" * 40
+        + "...', 'unknown_1', 'unknown_2', 'unknown_3', 'unknown_4'] and 8 more"
+        in message
+    )
+    assert (
+        "missing features ['alcohol', 'malic_acid', 'ash', 'alcalinity_of_ash', 'magnesium'] and 8 more"
+        in message
+    )
+    assert len(response.content) < 500
+
+
+def test_a_thousand_bad_rows_get_one_error_not_thousands(client_after: TestClient) -> None:
+    body = json.dumps({"instances": [["a"] * 13] * get_settings().max_batch_size}).encode()
+
+    response = client_after.post("/predict", content=body, headers=JSON)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "float_type",
+            "loc": ["body", "instances", 0, "array", 0],
+            "msg": "Input should be a valid number",
+        }
+    ]
+
+
+def test_a_long_string_in_every_row_is_refused_without_a_matrix_of_strings(client_after: TestClient) -> None:
+    # numpy would make a (rows, 13) array of strings as wide as the longest one: 100 MB here.
+    rows = [["s" * 2000, *json.loads(ROW)[1:]]] + [json.loads(ROW)] * 999
+
+    response = client_after.post("/predict", json={"instances": rows})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == "Input should be a valid number"
+
+
+def _body_limit(client: TestClient) -> int:
+    names = client.get("/metadata").json()["input"]["feature_names"]
+    return get_settings().max_body_bytes or body_limit(names, get_settings().max_batch_size)
+
+
 def test_body_over_the_size_limit_gets_413(client_after: TestClient) -> None:
-    too_big = b" " * (get_settings().max_body_bytes + 1)
+    too_big = b" " * (_body_limit(client_after) + 1)
 
     response = client_after.post("/predict", content=too_big, headers=JSON)
 
@@ -127,7 +251,7 @@ def test_body_over_the_size_limit_gets_413(client_after: TestClient) -> None:
 
 def test_streamed_body_over_the_size_limit_gets_413_without_content_length(client_after: TestClient) -> None:
     chunk = b" " * 65536
-    chunks = (get_settings().max_body_bytes // len(chunk)) + 2
+    chunks = (_body_limit(client_after) // len(chunk)) + 2
 
     response = client_after.post("/predict", content=(chunk for _ in range(chunks)), headers=JSON)
 
