@@ -27,10 +27,11 @@ from serving.observability import BATCH_ROWS, INFERENCE_SECONDS, ServingMiddlewa
 from serving.schemas import (
     HealthResponse,
     InputError,
-    PredictRequest,
     PredictResponse,
     ReadyResponse,
+    body_limit,
     parse_predict_request,
+    predict_request_model,
     validation_errors,
 )
 
@@ -67,7 +68,9 @@ _PREDICT_BODY_DOC = {
     "required": True,
     "content": {
         "application/json": {
-            "schema": PredictRequest.model_json_schema(),
+            "schema": predict_request_model(
+                settings.max_batch_size, len(model.feature_names)
+            ).model_json_schema(),
             "examples": {
                 "arrays": {
                     "summary": "Rows as arrays in feature order",
@@ -97,7 +100,12 @@ app = FastAPI(
     telemetry={"tracing": False, "metrics": False, "logs": False},
 )
 app.router.route_class = EndpointRoute
-app.add_middleware(ServingMiddleware, model_version=model.version, max_body_bytes=settings.max_body_bytes)
+app.add_middleware(
+    ServingMiddleware,
+    model_version=model.version,
+    max_body_bytes=settings.max_body_bytes or body_limit(model.feature_names, settings.max_batch_size),
+    body_timeout_seconds=settings.body_timeout_seconds,
+)
 
 
 @app.post(

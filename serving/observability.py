@@ -1,12 +1,18 @@
-"""Per-request plumbing as one plain ASGI middleware: request id, cold flag, body limit,
-Prometheus metrics and one JSON log line.
+"""Per-request plumbing as one plain ASGI middleware: request id, cold flag, body size and
+read-time limits, Prometheus metrics and one JSON log line.
 
 Plain ASGI rather than ``BaseHTTPMiddleware``: the latter adds a task and a memory stream
 per request, which costs more than this model's whole inference.
+
+Metric labels come from bounded sets, whatever a client sends: the method from
+``METRIC_METHODS`` (else "other") and the route from the route that matched (Starlette puts
+it in ``scope["route"]``; its ``path`` is the template), else "other". A client that goes
+away before its request is answered is recorded as 499 (nginx's "client closed request").
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -18,11 +24,12 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter, Histogram
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-KNOWN_ROUTES = frozenset(
-    {"/predict", "/health", "/ready", "/metadata", "/metrics", "/docs", "/redoc", "/openapi.json"}
-)
+METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"  # the label of any method or route outside the bounded sets
+CLIENT_CLOSED_REQUEST = 499
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 REQUESTS = Counter(
@@ -93,12 +100,19 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodyTimeout(Exception):
+    pass
+
+
 class ServingMiddleware:
     """Wraps every HTTP request; the first one this process serves is flagged cold."""
 
-    def __init__(self, app: ASGIApp, *, model_version: str, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, model_version: str, max_body_bytes: int, body_timeout_seconds: float = 10.0
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
         self.served_any = False
         self.static_headers = [(b"x-model-version", model_version.encode())]
 
@@ -119,6 +133,9 @@ class ServingMiddleware:
         ]
         status = 500
         response_started = False
+        received = 0
+        body_deadline: float | None = None
+        client_gone = False
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, response_started
@@ -128,44 +145,63 @@ class ServingMiddleware:
                 message["headers"] = [*message.get("headers", ()), *extra_headers]
             await send(message)
 
+        async def guarded_receive() -> Message:
+            """The body within its size limit and its time limit (from the first read on)."""
+            nonlocal received, body_deadline, client_gone
+            if body_deadline is None:
+                body_deadline = asyncio.get_running_loop().time() + self.body_timeout_seconds
+            try:
+                async with asyncio.timeout_at(body_deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout from None
+            if message["type"] == "http.disconnect":
+                client_gone = True
+                return message
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise BodyTooLarge
+            return message
+
         try:
             if _declared_length(scope["headers"]) > self.max_body_bytes:
                 raise BodyTooLarge
-            await self.app(scope, self._limited(receive), send_with_headers)
+            await self.app(scope, guarded_receive, send_with_headers)
         except BodyTooLarge:
             if response_started:
                 raise
             await _send_json(
                 send_with_headers, 413, {"detail": f"request body exceeds {self.max_body_bytes} bytes"}
             )
+        except BodyTimeout:
+            if response_started:
+                raise
+            # The rest of the body may still be on its way: close rather than read it.
+            detail = f"request body not received within {self.body_timeout_seconds:g} s"
+            await _send_json(send_with_headers, 408, {"detail": detail}, close=True)
+        except ClientDisconnect:
+            if response_started:
+                raise
+            # Nobody is left to answer, and nothing went wrong here: no traceback, no 500.
         finally:
+            if client_gone and not response_started:
+                status = CLIENT_CLOSED_REQUEST
             self._record(scope, status, time.perf_counter() - started, request_id, cold)
-
-    def _limited(self, receive: Receive) -> Receive:
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                raise BodyTooLarge
-            return message
-
-        return limited_receive
 
     @staticmethod
     def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: bool) -> None:
-        path = scope["path"]
-        route = path if path in KNOWN_ROUTES else "unmatched"
-        requests, request_seconds = _request_metrics(route, scope["method"], status)
+        route = scope.get("route")
+        method = scope["method"]
+        requests, request_seconds = _request_metrics(
+            getattr(route, "path", OTHER), method if method in METRIC_METHODS else OTHER, status
+        )
         requests.inc()
         request_seconds.observe(seconds)
         if log.isEnabledFor(logging.INFO):
             fields = {
                 "request_id": request_id,
-                "method": scope["method"],
-                "path": path,
+                "method": method,
+                "path": scope["path"],
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "cold": cold,
@@ -194,8 +230,10 @@ def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int:
     return 0
 
 
-async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
+async def _send_json(send: Send, status: int, content: dict[str, Any], close: bool = False) -> None:
     body = orjson.dumps(content)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
