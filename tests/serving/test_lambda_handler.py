@@ -87,3 +87,25 @@ def test_handler_never_runs_the_asgi_lifespan(monkeypatch: pytest.MonkeyPatch) -
         assert _invoke(_event("function_url", "GET", "/health", None))[0] == 200
 
     assert scope_types == ["http", "http"]
+
+
+def _metric_lines() -> int:
+    status, _, _ = _invoke(_event("function_url", "GET", "/health", None))
+    assert status == 200
+    response = handler(_event("function_url", "GET", "/metrics", None), cast(Any, FakeContext()))
+    return len(response["body"].splitlines())
+
+
+def test_two_thousand_distinct_methods_do_not_grow_the_metrics() -> None:
+    _metric_lines()  # reading /metrics once adds its own series
+    before = _metric_lines()
+
+    statuses = {_invoke(_event("function_url", f"M{i:04d}", "/health", None))[0] for i in range(2000)} | {
+        _invoke(_event("function_url", "GET", f"/nowhere/{i}", None))[0] for i in range(200)
+    }
+
+    assert statuses == {405, 404}
+    # At most two new label sets ("other" method on /health, "other" route), each a counter
+    # (total, created) and a histogram (12 buckets and +Inf, count, sum, created): not one
+    # series per method or path. Without the bound, 2,000 methods added 4,000 lines.
+    assert _metric_lines() - before <= 2 * (2 + 16)

@@ -1,14 +1,20 @@
-"""The request middleware: cold flag, request ids, the JSON log line."""
+"""The request middleware: cold flag, request ids, the JSON log line, bounded metric labels,
+the body read timeout and clients that go away."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from serving.observability import ServingMiddleware, configure_logging
 
@@ -53,3 +59,93 @@ def test_oversized_or_non_ascii_request_ids_are_replaced() -> None:
     with TestClient(_tiny_app()) as client:
         long_id = client.get("/health", headers={"x-request-id": "x" * 500}).headers["x-request-id"]
     assert len(long_id) == 32
+
+
+def _labelled_app() -> Starlette:
+    async def item(_: object) -> PlainTextResponse:
+        return PlainTextResponse("item")
+
+    app = Starlette(routes=[Route("/items/{item_id}", item)])
+    app.add_middleware(ServingMiddleware, model_version="v-test", max_body_bytes=1024)
+    return app
+
+
+def test_the_route_label_is_the_matched_template_and_unknown_values_are_other() -> None:
+    with TestClient(_labelled_app()) as client:
+        for item_id in range(3):
+            assert client.get(f"/items/{item_id}").status_code == 200
+        assert client.request("BREW", "/items/1").status_code == 405
+        assert client.get("/nowhere/7").status_code == 404
+
+    samples = {
+        (sample.labels["route"], sample.labels["method"], sample.labels["status"])
+        for metric in REGISTRY.collect()
+        if metric.name == "http_requests"
+        for sample in metric.samples
+        if sample.name == "http_requests_total"
+    }
+    assert {
+        ("/items/{item_id}", "GET", "200"),
+        ("/items/{item_id}", "other", "405"),
+        ("other", "GET", "404"),
+    } <= samples
+    assert not any(route.startswith("/items/") and route != "/items/{item_id}" for route, _, _ in samples)
+    assert not any(method == "BREW" for _, method, _ in samples)
+
+
+async def _call(app: Any, receive: Any) -> list[Message]:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/upload", "headers": [], "query_string": b""}
+    await app(scope, receive, send)
+    return sent
+
+
+def _reads_body_app(body_timeout_seconds: float) -> Starlette:
+    async def upload(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(f"{len(await request.body())} bytes")
+
+    app = Starlette(routes=[Route("/upload", upload, methods=["POST"])])
+    app.add_middleware(
+        ServingMiddleware,
+        model_version="v-test",
+        max_body_bytes=1024,
+        body_timeout_seconds=body_timeout_seconds,
+    )
+    return app
+
+
+def test_a_body_that_stops_arriving_gets_408_and_the_connection_is_closed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO")
+    messages = [{"type": "http.request", "body": b"{", "more_body": True}]
+
+    async def receive() -> Message:
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(60)  # the rest never comes
+        raise AssertionError("not cut off")
+
+    sent = asyncio.run(_call(_reads_body_app(body_timeout_seconds=0.05), receive))
+
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert '"status":408' in capsys.readouterr().out
+
+
+def test_a_client_gone_before_the_body_arrived_is_a_499_and_nothing_is_raised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO")
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    sent = asyncio.run(_call(_reads_body_app(body_timeout_seconds=10), receive))
+
+    assert sent == []  # nobody to answer
+    assert '"status":499' in capsys.readouterr().out
