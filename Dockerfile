@@ -2,41 +2,37 @@
 #   ecs     `python -m serving`: uvicorn serving the app on :8000 (the ECS Fargate task)
 #   lambda  the same app behind awslambdaric + Mangum (the Lambda container image)
 #
-#   make image-ecs / make image-lambda          (infra/local/docker.py: BuildKit + secrets)
-#   DOCKER_BUILDKIT=1 docker build --target ecs -t one-model:ecs .
+#   make image-ecs / make image-lambda          (infra/local/docker.py)
+#   docker build --target ecs -t one-model:ecs .
 #
-# No `# syntax=` line on purpose: the engine's built-in Dockerfile frontend already knows
-# `RUN --mount`, and nothing has to be pulled from a registry to parse this file.
+# Plain Dockerfile syntax only (no `RUN --mount`, no `# syntax=` line): `cdk deploy` and `sam build`
+# run a classic `docker build`, and Debian's docker.io 20.10 refuses BuildKit-only syntax there.
+# BuildKit builds it the same way.
 # CI builds FROM a debootstrapped Debian bookworm (infra/local/debian-base-image.sh); anywhere else the
 # public image below is used. Both are bookworm with CPython 3.11.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------- builder
+# Only the builder stages see the build machine's pip config: `.pip-build.conf` (and the CA bundle
+# it names, `.pip-build-ca.crt`, for a TLS-intercepting proxy) when infra/local/docker.py put them
+# into the context for this build. Anywhere else the wildcard matches nothing and pip uses its
+# defaults (a missing PIP_CONFIG_FILE is ignored). The shipped stages below copy only /opt/venv
+# and /app out of here, so neither file reaches a layer of either image.
 FROM ${BASE_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_ROOT_USER_ACTION=ignore
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    PIP_CONFIG_FILE=/tmp/build/.pip-build.conf
 RUN python3 -m venv /opt/venv
-# The pip config and the CA bundle (for a TLS-intercepting proxy) are build secrets: mounted
-# for this one RUN, never written to a layer. Both are optional.
-COPY requirements/serving.txt /tmp/requirements/serving.txt
-RUN --mount=type=secret,id=ca_bundle,required=false \
-    --mount=type=secret,id=pip_conf,required=false \
-    --mount=type=cache,target=/root/.cache/pip \
-    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi; \
-    if [ -s /run/secrets/pip_conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip_conf; fi; \
-    /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: -r /tmp/requirements/serving.txt
+COPY requirements/serving.txt .pip-build* /tmp/build/
+RUN /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: -r /tmp/build/serving.txt
 
 # The Lambda runtime client goes into its own folder, so the lambda image is the ecs image
 # plus one small layer.
 FROM builder AS lambda-deps
-COPY requirements/lambda.txt /tmp/requirements/lambda.txt
-RUN --mount=type=secret,id=ca_bundle,required=false \
-    --mount=type=secret,id=pip_conf,required=false \
-    --mount=type=cache,target=/root/.cache/pip \
-    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi; \
-    if [ -s /run/secrets/pip_conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip_conf; fi; \
-    /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: \
-        --target /opt/lambda -r /tmp/requirements/lambda.txt \
+COPY requirements/lambda.txt /tmp/build/
+RUN /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: \
+        --target /opt/lambda -r /tmp/build/lambda.txt \
     && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/lambda
 
 # The app and the model, byte-compiled now: a read-only root filesystem (and Lambda's) cannot
@@ -68,7 +64,6 @@ RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonex
 COPY --from=app /opt/venv /opt/venv
 COPY --from=app /app /app
 WORKDIR /app
-USER 10001:10001
 
 # ---------------------------------------------------------------- ecs
 # One worker per vCPU: WEB_CONCURRENCY if set (the ECS stack sets it from the task size),
@@ -76,6 +71,10 @@ USER 10001:10001
 # rather than the host's core count. `python -m serving` (serving/server.py) takes every other
 # server setting from serving.config.Settings (APP_*).
 FROM runtime AS ecs
+USER 10001:10001
+# Fargate mounts a root-owned 0755 volume at /tmp unless the image declares it: then ECS fills the
+# volume from the image (1777, like here), so the app user can write temp files under a read-only root.
+VOLUME /tmp
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=2).status != 200)"]
@@ -84,7 +83,10 @@ CMD ["/bin/sh", "-c", "WEB_CONCURRENCY=\"${WEB_CONCURRENCY:-$(/app/bin/cpu-count
 
 # ---------------------------------------------------------------- lambda
 # awslambdaric polls the Lambda Runtime API; `python -m` puts /app (the workdir) on sys.path.
+# root here: `sam local invoke` cannot add its emulator layer to an image with a non-root USER.
+# Lambda ignores the image's USER anyway and runs every function as its own unprivileged sandbox user.
 FROM runtime AS lambda
+USER root
 COPY --from=lambda-deps /opt/lambda /opt/lambda
 ENV PYTHONPATH=/opt/lambda
 ENTRYPOINT ["python", "-m", "awslambdaric"]

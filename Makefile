@@ -32,7 +32,7 @@ setup: $(VENV)/.installed ## Create .venv with every pinned dependency (uv, from
 .PHONY: lock
 lock: ## Re-pin requirements/*.txt from pyproject.toml (no registry hosts in the output)
 	$(BIN)/uv pip compile -q pyproject.toml --all-extras --python-version 3.11 -o requirements/dev.txt
-	$(BIN)/uv pip compile -q pyproject.toml --extra serving --python-version 3.11 -c requirements/dev.txt -o requirements/serving.txt
+	$(BIN)/uv pip compile -q pyproject.toml --extra serving --python-version 3.11 --generate-hashes -c requirements/dev.txt -o requirements/serving.txt
 	$(BIN)/uv pip compile -q pyproject.toml --extra lambda --python-version 3.11 -c requirements/dev.txt -o requirements/lambda.txt
 
 # ---------------------------------------------------------------- model and app
@@ -58,8 +58,21 @@ format: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The real SAM CLI (test_deploy_tools runs `sam build` and `sam local invoke`) in its own venv: its pins
+# clash with the project's. The version is the one infra/local/rie.py takes the RIE from.
+SAM_VENV := .cache/sam-cli
+SAM_CLI_VERSION := $(shell sed -n 's/^SAM_CLI_VERSION = "\(.*\)"$$/\1/p' infra/local/rie.py)
+
+$(SAM_VENV)/.installed-$(SAM_CLI_VERSION): | $(VENV)/.installed
+	rm -rf $(SAM_VENV) && $(PYTHON) -m venv $(SAM_VENV)
+	$(BIN)/uv pip install -q --python $(SAM_VENV)/bin/python "aws-sam-cli==$(SAM_CLI_VERSION)"
+	touch $@
+
+.PHONY: sam-cli
+sam-cli: $(SAM_VENV)/.installed-$(SAM_CLI_VERSION) ## Install the SAM CLI into .cache/sam-cli (for the deploy-tool tests)
+
 .PHONY: test
-test: $(MODEL) ## Lint, then run the whole test suite
+test: $(MODEL) sam-cli ## Lint, then run the whole test suite
 	$(MAKE) lint
 	$(BIN)/pytest
 

@@ -1,18 +1,21 @@
-"""Build the repo's one Dockerfile with BuildKit, the same way on a laptop, in CI and for the CDK.
+"""Build the repo's one Dockerfile, the same way on a laptop, in CI and for the CDK.
 
-Only ``/usr/bin/docker`` (Debian's docker.io) is used: its built-in BuildKit understands
-``RUN --mount=type=secret``. The host's CA bundle and a pip config reduced to what works
-inside a container are passed as build secrets, so a build behind a TLS-intercepting proxy
-works and neither ends up in an image layer.
+Only ``/usr/bin/docker`` (Debian's docker.io) is used, with BuildKit by default or the classic
+builder (``buildkit=False``, what ``cdk deploy`` and ``sam build`` use): the Dockerfile is plain
+syntax that both accept. The host's pip settings that still mean something inside a container,
+and the CA bundle pip trusts (for a TLS-intercepting proxy), reach pip as two files that
+``pip_build_config`` writes into the build context for the length of one build and removes
+after. Only the Dockerfile's builder stages copy them; the shipped stages never do.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import platform
+import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -27,6 +30,12 @@ DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
 IMAGE_NAME = "one-model"
 TARGETS = ("ecs", "lambda")
 CA_BUNDLE = Path(os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt")
+# The build-time pip files, at the context root: the Dockerfile's builder stage copies `.pip-build*`
+# into /tmp/build/ and points PIP_CONFIG_FILE at the config there.
+PIP_BUILD_CONF = ".pip-build.conf"
+PIP_BUILD_CA = ".pip-build-ca.crt"
+_CONTAINER_BUILD_DIR = "/tmp/build"
+_BUILD_LOCK = REPO_ROOT / ".cache" / "pip-build.lock"
 # pip settings that still mean something inside a build container (no local paths).
 _PORTABLE_PIP_KEYS = frozenset(
     {"index-url", "extra-index-url", "trusted-host", "timeout", "default-timeout", "retries", "proxy"}
@@ -108,7 +117,9 @@ def default_tag(target: str) -> str:
     return f"{IMAGE_NAME}:{target}"
 
 
-def build_image(target: str, tag: str | None = None, platform: str | None = None) -> str:
+def build_image(
+    target: str, tag: str | None = None, platform: str | None = None, buildkit: bool = True
+) -> str:
     """Build one target (``ecs`` or ``lambda``) of the Dockerfile and return its tag.
 
     Layers are cached by the engine, so a rebuild with unchanged sources takes a second or two.
@@ -124,13 +135,11 @@ def build_image(target: str, tag: str | None = None, platform: str | None = None
     command += ["--build-arg", f"BASE_IMAGE={base_image()}"]
     if network := os.environ.get("DOCKER_BUILD_NETWORK"):
         command += ["--network", network]
-    with _build_secrets() as secrets:
-        command += secrets
-        command.append(str(REPO_ROOT))
+    command.append(str(REPO_ROOT))
+    with pip_build_config(REPO_ROOT):
         print(f"building image {tag} (target {target}) ...", file=sys.stderr, flush=True)
-        build = subprocess.run(
-            command, capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "1"}
-        )
+        env = {**os.environ, "DOCKER_BUILDKIT": "1" if buildkit else "0"}
+        build = subprocess.run(command, capture_output=True, text=True, env=env)
     if build.returncode != 0:  # the build log only matters when it failed
         sys.stderr.write("\n".join(build.stderr.splitlines()[-60:]) + "\n")
         raise subprocess.CalledProcessError(build.returncode, command)
@@ -146,30 +155,41 @@ def image_size_bytes(tag: str) -> int:
 
 
 @contextmanager
-def _build_secrets() -> Iterator[list[str]]:
-    """``--secret`` flags for the CA bundle and a sanitized pip.conf, files removed afterwards."""
-    flags: list[str] = []
-    if CA_BUNDLE.is_file():
-        flags += ["--secret", f"id=ca_bundle,src={CA_BUNDLE}"]
-    pip_conf = sanitized_pip_config()
-    with tempfile.TemporaryDirectory(prefix="pip-secret-") as folder:
-        if pip_conf:
-            path = Path(folder) / "pip.conf"
-            path.write_text(pip_conf)
-            flags += ["--secret", f"id=pip_conf,src={path}"]
-        yield flags
+def pip_build_config(context: Path) -> Iterator[None]:
+    """Put this machine's pip config (and the CA bundle it trusts) into a build context, for one build.
+
+    Builds of the same context take turns (a lock file), so one build's clean-up never removes the
+    files from under another's. The files are removed afterwards, even when the build fails.
+    """
+    _BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    written = [context / PIP_BUILD_CONF, context / PIP_BUILD_CA]
+    with _BUILD_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            settings = sanitized_pip_settings()
+            if CA_BUNDLE.is_file():
+                shutil.copyfile(CA_BUNDLE, written[1])
+                settings["cert"] = f"{_CONTAINER_BUILD_DIR}/{PIP_BUILD_CA}"
+            if settings:
+                written[0].write_text(
+                    "[global]\n" + "".join(f"{k} = {v}\n" for k, v in sorted(settings.items()))
+                )
+            yield
+        finally:
+            for path in written:
+                path.unlink(missing_ok=True)
 
 
-def sanitized_pip_config() -> str:
+def sanitized_pip_settings() -> dict[str, str]:
     """The host's pip settings minus anything that points at the host's disk (file://, paths).
 
-    Returns "" when nothing portable is left (e.g. plain PyPI), so the build uses pip's defaults.
+    Empty when nothing portable is left (e.g. plain PyPI), so the build uses pip's defaults.
     """
     try:
         command = [sys.executable, "-m", "pip", "config", "list"]
         listing = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return ""
+        return {}
     settings: dict[str, str] = {}
     for line in listing.splitlines():
         name, _, raw = line.partition("=")
@@ -179,9 +199,7 @@ def sanitized_pip_config() -> str:
         values = [v for v in raw.strip().strip("'\"").split() if not _is_local(v)]
         if values:
             settings[key] = " ".join(values)
-    if not settings:
-        return ""
-    return "[global]\n" + "".join(f"{key} = {value}\n" for key, value in sorted(settings.items()))
+    return settings
 
 
 def _is_local(value: str) -> bool:

@@ -1,4 +1,5 @@
-"""Docker fixtures for the image and user-data tests: an engine, built images, throwaway containers.
+"""Docker fixtures for the image and user-data tests: an engine, built images, throwaway containers,
+and a scan of an image's layers for the build machine's pip config.
 
 Without a reachable engine these tests skip on a laptop, but fail under CI=true: CI's .ci/run
 starts dockerd, so a missing engine there is a broken CI, not a reason to skip.
@@ -6,16 +7,33 @@ starts dockerd, so a missing engine there is a broken CI, not a reason to skip.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 import httpx
+import numpy as np
 import pytest
 
-from infra.local.docker import DOCKER, build_image, docker_available
+from infra.local.docker import (
+    CA_BUNDLE,
+    DOCKER,
+    PIP_BUILD_CA,
+    PIP_BUILD_CONF,
+    base_image,
+    build_image,
+    docker_available,
+    pip_build_config,
+)
+from serving.config import ARTIFACTS_DIR
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -78,8 +96,8 @@ def start_container(docker_engine: None) -> Iterator[StartContainer]:
         return container
 
     yield start
-    for container in started:
-        docker("rm", "--force", container.id, check=False)
+    for container in started:  # --volumes: the ecs image declares VOLUME /tmp (an anonymous volume per run)
+        docker("rm", "--force", "--volumes", container.id, check=False)
 
 
 def wait_until_ok(url: str, container: Container, timeout: float = 120) -> httpx.Response:
@@ -95,3 +113,109 @@ def wait_until_ok(url: str, container: Container, timeout: float = 120) -> httpx
         if time.monotonic() > deadline:
             pytest.fail(f"{url} did not answer 200 within {timeout:.0f} s; logs:\n{container.logs()[-4000:]}")
         time.sleep(0.5)
+
+
+# ---------------------------------------------------------------- requests the images answer
+FUNCTION_URL_EVENT = Path(__file__).parents[1] / "serving" / "events" / "function_url.json"
+
+
+def holdout_rows() -> list[list[float]]:
+    rows: list[list[float]] = json.loads((ARTIFACTS_DIR / "holdout.json").read_text())["rows"]
+    return rows
+
+
+def expected_labels(rows: list[list[float]]) -> list[str]:
+    """What the model predicts in this process: the image must serve the same artifact."""
+    from serving.model import load_model
+
+    return load_model().predict(np.asarray(rows, dtype=np.float32)).labels
+
+
+def function_url_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
+    """AWS's documented Function URL event (payload 2.0), pointed at this app."""
+    event: dict[str, Any] = json.loads(FUNCTION_URL_EVENT.read_text())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["rawQueryString"], event["queryStringParameters"], event["cookies"] = "", None, []
+    event["headers"] = {"content-type": "application/json", "host": event["requestContext"]["domainName"]}
+    event["body"] = None if body is None else json.dumps(body)
+    return event
+
+
+# ---------------------------------------------------------------- the build machine's pip config
+_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+_BASE_CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
+
+
+@dataclass
+class LayerScan:
+    """What ``scan_layers`` saw: every layer of an image, every file in it, and any build config found."""
+
+    layers: int = 0
+    paths: set[str] = field(default_factory=set)
+    leaks: list[str] = field(default_factory=list)
+
+
+def build_config_needles() -> dict[str, bytes]:
+    """The bytes that must not reach a shipped image: what ``pip_build_config`` puts into a context.
+
+    The CA bundle's certificates that the base image does not carry (a proxy's CA), each config line,
+    and the in-context file names. The whole bundle counts too, except as the base image's own bundle
+    (identical to it where the build machine adds no certificate of its own).
+    """
+    base_bundle = docker("run", "--rm", "--entrypoint", "cat", base_image(), f"/{_BASE_CA_BUNDLE}").stdout
+    base_certs = set(_PEM.findall(base_bundle.encode()))
+    needles: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as folder, pip_build_config(Path(folder)):
+        conf = Path(folder) / PIP_BUILD_CONF
+        for line in conf.read_text().splitlines() if conf.is_file() else []:
+            if "=" in line:
+                needles[f"pip config line {line!r}"] = line.encode()
+    if CA_BUNDLE.is_file():
+        bundle = CA_BUNDLE.read_bytes()
+        needles["the build machine's CA bundle"] = bundle
+        for number, cert in enumerate(c for c in _PEM.findall(bundle) if c not in base_certs):
+            needles[f"build machine CA certificate #{number}"] = cert
+    needles[".pip-build file name"] = b".pip-build"
+    return needles
+
+
+def scan_layers(image: str, needles: dict[str, bytes], timeout: float = 300) -> LayerScan:
+    """``docker save`` the image and look through every file of every layer for the needles."""
+    names = {PIP_BUILD_CONF, PIP_BUILD_CA, "pip.conf"}
+    scan = LayerScan()
+    with subprocess.Popen([DOCKER, "save", image], stdout=subprocess.PIPE) as save:
+        assert save.stdout is not None
+        with tarfile.open(fileobj=save.stdout, mode="r|") as archive:
+            for member in archive:
+                if member.isfile() and member.name.endswith("/layer.tar"):
+                    scan.layers += 1
+                    _scan_layer(archive.extractfile(member), member.name, names, needles, scan)
+        save.wait(timeout=timeout)
+    return scan
+
+
+def _scan_layer(
+    layer: IO[bytes] | None, layer_name: str, names: set[str], needles: dict[str, bytes], scan: LayerScan
+) -> None:
+    with tarfile.open(fileobj=layer, mode="r|") as files:
+        for entry in files:
+            scan.paths.add(entry.name)
+            where = f"{entry.name} (layer {layer_name})"
+            if PurePosixPath(entry.name).name in names:
+                scan.leaks.append(f"file {where}")
+            content = files.extractfile(entry) if entry.isfile() else None
+            if content is None:
+                continue
+            data = content.read()
+            for label, needle in needles.items():
+                is_base_bundle = entry.name == _BASE_CA_BUNDLE and label == "the build machine's CA bundle"
+                if needle in data and not is_base_bundle:
+                    scan.leaks.append(f"{label} in {where}")
+
+
+def history_and_env(image: str) -> str:
+    """Every command that made the image's layers, and its environment, as one text."""
+    history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout
+    env = docker("image", "inspect", "--format", "{{json .Config.Env}}", image).stdout
+    return history + env

@@ -1,7 +1,9 @@
 """The two images from the one Dockerfile, built and run the way AWS runs them.
 
-ecs: the Fargate task's CPU and memory, a read-only root filesystem, HTTP on a loopback port.
-lambda: the real Runtime Interface Emulator in front of awslambdaric, fed a Function URL event.
+ecs: the Fargate task's CPU and memory, a read-only root filesystem, HTTP on a loopback port, and
+/tmp as Fargate mounts it. lambda: the real Runtime Interface Emulator in front of awslambdaric, fed
+a Function URL event. Both: no trace of the build machine's pip config in any layer.
+(The images built by the deploy tools' own commands: test_deploy_tools.py.)
 """
 
 from __future__ import annotations
@@ -9,34 +11,33 @@ from __future__ import annotations
 import json
 import math
 import os
-from pathlib import Path
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 
 from infra.local.docker import container_limits, image_size_bytes
 from infra.local.rie import rie_path
-from serving.config import ARTIFACTS_DIR
-from tests.infra.conftest import Container, StartContainer, docker, wait_until_ok
+from tests.infra.conftest import (
+    Container,
+    StartContainer,
+    build_config_needles,
+    docker,
+    expected_labels,
+    function_url_event,
+    history_and_env,
+    holdout_rows,
+    scan_layers,
+    wait_until_ok,
+)
 
-FUNCTION_URL_EVENT = Path(__file__).parents[1] / "serving" / "events" / "function_url.json"
 RIE_INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 TRAINING_ONLY = {"scikit-learn", "skl2onnx", "scipy", "pandas", "onnx"}
 # Like AWS: nothing but /tmp is writable.
 READ_ONLY = ("--read-only", "--tmpfs", "/tmp")
-
-
-def holdout_rows() -> list[list[float]]:
-    return json.loads((ARTIFACTS_DIR / "holdout.json").read_text())["rows"]
-
-
-def expected_labels(rows: list[list[float]]) -> list[str]:
-    """What the model predicts in this process: the image must serve the same artifact."""
-    from serving.model import load_model
-
-    return load_model().predict(np.asarray(rows, dtype=np.float32)).labels
+APP_UID = 10001
 
 
 # ---------------------------------------------------------------- ecs
@@ -142,17 +143,6 @@ def lambda_container(lambda_image: str, start_container: StartContainer) -> Cont
     )
 
 
-def function_url_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
-    """AWS's documented Function URL event (payload 2.0), pointed at this app."""
-    event: dict[str, Any] = json.loads(FUNCTION_URL_EVENT.read_text())
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["rawQueryString"], event["queryStringParameters"], event["cookies"] = "", None, []
-    event["headers"] = {"content-type": "application/json", "host": event["requestContext"]["domainName"]}
-    event["body"] = None if body is None else json.dumps(body)
-    return event
-
-
 def invoke(container: Container, event: dict[str, Any]) -> dict[str, Any]:
     url = container.url(8080, RIE_INVOKE_PATH)
     for _ in range(100):  # the emulator needs a moment before it listens
@@ -210,13 +200,41 @@ def test_images_hold_runtime_dependencies_only(ecs_image: str, lambda_image: str
 
 
 @pytest.mark.docker
+def test_ecs_image_runs_as_a_non_root_user(ecs_image: str) -> None:
+    user = docker("run", "--rm", "--entrypoint", "id", ecs_image, "-u").stdout.strip()
+
+    assert user == str(APP_UID)
+
+
+@pytest.mark.docker
+def test_lambda_image_runs_as_root_for_sams_emulator(lambda_image: str) -> None:
+    # Lambda runs the function as its own sandbox user whatever USER says; `sam local invoke` needs
+    # root to add its emulator layer (test_deploy_tools invokes it).
+    user = docker("run", "--rm", "--entrypoint", "id", lambda_image, "-u").stdout.strip()
+
+    assert user == "0"
+
+
+@pytest.fixture(scope="module")
+def build_needles(docker_engine: None) -> dict[str, bytes]:
+    return build_config_needles()
+
+
+@pytest.mark.docker
 @pytest.mark.parametrize("target", ["ecs", "lambda"])
-def test_images_run_as_a_non_root_user(target: str, ecs_image: str, lambda_image: str) -> None:
+def test_images_carry_no_pip_config_or_ca_bundle_in_any_layer(
+    target: str, ecs_image: str, lambda_image: str, build_needles: dict[str, bytes]
+) -> None:
     image = {"ecs": ecs_image, "lambda": lambda_image}[target]
+    layers = json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", image).stdout)
 
-    user = docker("run", "--rm", "--entrypoint", "id", image, "-u").stdout.strip()
+    scan = scan_layers(image, build_needles)
 
-    assert user not in {"", "0"}
+    assert scan.layers == len(layers)
+    assert "app/model/artifacts/model.onnx" in scan.paths  # the scan reads the app's layers too
+    assert scan.leaks == []
+    recipe = history_and_env(image)
+    assert not [name for name in ("pip-build", "PIP_CONFIG_FILE", "PIP_CERT", "BEGIN CERT") if name in recipe]
 
 
 @pytest.mark.docker
@@ -237,6 +255,71 @@ def test_lambda_image_is_the_ecs_image_plus_its_runtime_client(
     assert 0 < lambda_size - ecs_size < 10_000_000
     with capsys.disabled():
         print(f"\nimage sizes: ecs {ecs_size / 1e6:.0f} MB, lambda {lambda_size / 1e6:.0f} MB")
+
+
+# ---------------------------------------------------------------- /tmp as Fargate mounts it
+# Fargate mounts a fresh root-owned 0755 volume at /tmp. Only when the image declares VOLUME /tmp does
+# ECS first fill it from the image (its 1777 /tmp), as Docker does for a fresh named volume.
+TMP_WRITE_CHECK = """
+import os, stat, tempfile
+mode = os.stat("/tmp")
+print(mode.st_uid, oct(stat.S_IMODE(mode.st_mode)))
+with tempfile.NamedTemporaryFile(dir="/tmp") as scratch:
+    scratch.write(b"ok")
+print("wrote", os.getuid())
+"""
+
+
+@pytest.fixture
+def fresh_volume(docker_engine: None) -> Iterator[str]:
+    name = f"one-model-tmp-{uuid.uuid4().hex[:12]}"
+    docker("volume", "create", name)
+    yield name
+    docker("volume", "rm", "--force", name, check=False)
+
+
+def run_with_tmp_volume(image: str, mount: str) -> Any:
+    return docker(
+        "run",
+        "--rm",
+        "--read-only",
+        "--mount",
+        mount,
+        "--entrypoint",
+        "python",
+        image,
+        "-c",
+        TMP_WRITE_CHECK,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.docker
+def test_ecs_image_declares_tmp_a_volume(ecs_image: str) -> None:
+    volumes = json.loads(docker("image", "inspect", "--format", "{{json .Config.Volumes}}", ecs_image).stdout)
+
+    assert "/tmp" in volumes
+
+
+@pytest.mark.docker
+def test_ecs_app_user_writes_tmp_on_a_fresh_volume_filled_from_the_image(
+    ecs_image: str, fresh_volume: str
+) -> None:
+    result = run_with_tmp_volume(ecs_image, f"type=volume,source={fresh_volume},target=/tmp")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "0o1777", "wrote", str(APP_UID)]
+
+
+@pytest.mark.docker
+def test_without_the_fill_a_fresh_tmp_volume_refuses_the_app_user(ecs_image: str, fresh_volume: str) -> None:
+    # What Fargate gives an image without VOLUME /tmp: the fresh volume as it was created.
+    result = run_with_tmp_volume(ecs_image, f"type=volume,source={fresh_volume},target=/tmp,volume-nocopy")
+
+    assert result.returncode != 0
+    assert result.stdout.split() == ["0", "0o755"]
+    assert "PermissionError" in result.stderr
 
 
 def test_local_limits_are_the_fargate_task_size() -> None:
