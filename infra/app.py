@@ -4,7 +4,7 @@
     npx cdk deploy OneModel-Lambda     # or `make deploy-lambda`
 
 Context (`-c key=value`, defaults in cdk.json): allowedIngressCidr, architecture, baseImage,
-lambdaReservedConcurrency; see infra/common/shared.py.
+functionUrlAuth, lambdaReservedConcurrency; see infra/common/shared.py.
 """
 
 from __future__ import annotations

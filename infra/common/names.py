@@ -12,6 +12,10 @@ from typing import Final, Literal
 Way = Literal["ec2", "ecs", "lambda"]
 WAYS: Final[tuple[Way, ...]] = ("ec2", "ecs", "lambda")
 
+# The Lambda Function URL's auth type: AWS_IAM takes only requests SigV4-signed (service "lambda")
+# by a principal of the account allowed lambda:InvokeFunctionUrl; NONE takes anyone's.
+FunctionUrlAuth = Literal["AWS_IAM", "NONE"]
+
 # One CloudFormation stack per way; `make deploy-<way>` deploys STACK_NAMES[way].
 STACK_NAMES: Final[dict[Way, str]] = {
     "ec2": "OneModel-Ec2",
@@ -19,18 +23,22 @@ STACK_NAMES: Final[dict[Way, str]] = {
     "lambda": "OneModel-Lambda",
 }
 
-# Output keys. Every stack has ENDPOINT_URL (base URL, no trailing slash: append /predict, /ready ...)
-# and WAY; the rest are the handles a load test needs to inspect or scale what it measures.
+# Output keys. Every stack has ENDPOINT_URL (base URL, no trailing slash: append /predict, /ready ...),
+# WAY and ARCHITECTURE (x86_64 or arm64: `make compare` prices what was deployed); the rest are the
+# handles a load test needs to inspect, sign for or scale what it measures.
 OUTPUT_ENDPOINT_URL: Final = "EndpointUrl"
 OUTPUT_WAY: Final = "Way"
+OUTPUT_ARCHITECTURE: Final = "Architecture"
 OUTPUT_ASG_NAME: Final = "AutoScalingGroupName"  # ec2
 OUTPUT_CLUSTER_NAME: Final = "ClusterName"  # ecs
 OUTPUT_SERVICE_NAME: Final = "ServiceName"  # ecs
 OUTPUT_FUNCTION_NAME: Final = "FunctionName"  # lambda
-OUTPUT_LOG_GROUP_NAME: Final = "LogGroupName"  # ecs, lambda (EC2 logs go to the journal)
+OUTPUT_FUNCTION_URL_AUTH: Final = "FunctionUrlAuthType"  # lambda: one of FunctionUrlAuth
+OUTPUT_LOG_GROUP_NAME: Final = "LogGroupName"  # all three: where the app's log lines go
 
+_EVERY_WAY: Final = (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_ARCHITECTURE, OUTPUT_LOG_GROUP_NAME)
 OUTPUTS_BY_WAY: Final[dict[Way, tuple[str, ...]]] = {
-    "ec2": (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_ASG_NAME),
-    "ecs": (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_CLUSTER_NAME, OUTPUT_SERVICE_NAME, OUTPUT_LOG_GROUP_NAME),
-    "lambda": (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_FUNCTION_NAME, OUTPUT_LOG_GROUP_NAME),
+    "ec2": (*_EVERY_WAY, OUTPUT_ASG_NAME),
+    "ecs": (*_EVERY_WAY, OUTPUT_CLUSTER_NAME, OUTPUT_SERVICE_NAME),
+    "lambda": (*_EVERY_WAY, OUTPUT_FUNCTION_NAME, OUTPUT_FUNCTION_URL_AUTH),
 }

@@ -22,8 +22,8 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct, IConstruct
 
-from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES, Way
-from infra.common.sizing import DEFAULT_ARCHITECTURE, Architecture
+from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES, FunctionUrlAuth, Way
+from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS, DEFAULT_ARCHITECTURE, Architecture
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 PROJECT_TAG: Final = "one-model-three-ways"
@@ -36,9 +36,12 @@ CONTEXT_DEFAULTS: Final[dict[str, str]] = {
     "allowedIngressCidr": "127.0.0.1/32",
     "architecture": DEFAULT_ARCHITECTURE,
     "baseImage": "python:3.11-slim-bookworm",
-    # Cost guard for the public Function URL (see infra/lambda/stack.py); "none" removes the reservation,
-    # which accounts whose concurrency quota is below 110 must do (AWS keeps 100 unreserved).
-    "lambdaReservedConcurrency": "10",
+    # AWS_IAM: only SigV4-signed requests from the account reach the function. NONE opens the URL to
+    # anyone who has it (see infra/lambda/stack.py for what that exposes).
+    "functionUrlAuth": "AWS_IAM",
+    # A number caps the function's environments (and reserves them out of the account's pool);
+    # "none" deploys on any account: AWS keeps 100 unreserved, and new accounts may have only 10.
+    "lambdaReservedConcurrency": "none",
 }
 
 
@@ -47,6 +50,7 @@ class Settings:
     allowed_ingress_cidr: str
     architecture: Architecture
     base_image: str
+    function_url_auth: FunctionUrlAuth
     lambda_reserved_concurrency: int | None
 
     @property
@@ -81,6 +85,14 @@ def _parse_architecture(value: str) -> Architecture:
     raise ValueError(f"architecture={value!r}: use x86_64 or arm64")
 
 
+def _parse_function_url_auth(value: str) -> FunctionUrlAuth:
+    if value.upper() == "AWS_IAM":
+        return "AWS_IAM"
+    if value.upper() == "NONE":
+        return "NONE"
+    raise ValueError(f"functionUrlAuth={value!r}: use AWS_IAM or NONE")
+
+
 def _parse_reserved_concurrency(value: str) -> int | None:
     if value.lower() == "none":
         return None
@@ -95,6 +107,7 @@ def read_settings(scope: Construct) -> Settings:
         allowed_ingress_cidr=_parse_cidr(_context(scope, "allowedIngressCidr")),
         architecture=_parse_architecture(_context(scope, "architecture")),
         base_image=_context(scope, "baseImage"),
+        function_url_auth=_parse_function_url_auth(_context(scope, "functionUrlAuth")),
         lambda_reserved_concurrency=_parse_reserved_concurrency(_context(scope, "lambdaReservedConcurrency")),
     )
 
@@ -200,7 +213,12 @@ def public_vpc(scope: Construct) -> ec2.Vpc:
 
 
 def public_alb(scope: Construct, vpc: ec2.IVpc, settings: Settings) -> elbv2.ApplicationLoadBalancer:
-    """An internet-facing ALB that admits HTTP only from the allowed CIDR."""
+    """An internet-facing ALB that admits HTTP only from the allowed CIDR.
+
+    Its idle timeout is set, not left to AWS's default, because the app's keep-alive must outlast it
+    (serving.config.Settings.keep_alive_seconds): then the ALB closes idle connections first and never
+    reuses one the server is closing, which would be a 502.
+    """
     security_group = ec2.SecurityGroup(
         scope, "AlbSecurityGroup", vpc=vpc, description="ALB: HTTP from the allowed CIDR only"
     )
@@ -213,12 +231,13 @@ def public_alb(scope: Construct, vpc: ec2.IVpc, settings: Settings) -> elbv2.App
         security_group=security_group,
         vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
         drop_invalid_header_fields=True,
+        idle_timeout=cdk.Duration.seconds(ALB_IDLE_TIMEOUT_SECONDS),
     )
     acknowledge(
         alb,
         "AwsSolutions-ELB2",
         "No ALB access logs: a short-lived benchmark endpoint whose load tests would fill a bucket per "
-        "request; the app logs one line per request itself (journal on EC2, CloudWatch on ECS).",
+        "request; the app logs one line per request itself, to CloudWatch Logs on every way.",
     )
     if settings.ingress_is_world:
         acknowledge(

@@ -26,6 +26,10 @@ ECS_STOP_TIMEOUT_SECONDS: Final = 30
 EC2_INSTANCE_TYPE: Final[dict[Architecture, str]] = {"x86_64": "t3.small", "arm64": "t4g.small"}
 EC2_MIN_INSTANCES: Final = 1
 EC2_MAX_INSTANCES: Final = 3
+# How long CloudFormation waits for a new instance's boot signal before it fails (and rolls back)
+# the create or update. First boot: apt (awscli, agents), the venv from the bundle's wheels, then
+# up to user_data.sh's READY_TIMEOUT_SECONDS (300) for /ready; a failing boot signals at once.
+EC2_BOOT_SIGNAL_TIMEOUT_MINUTES: Final = 15
 # Fargate: 0.5 vCPU / 1 GiB per task, the smallest size with headroom for onnxruntime + uvicorn.
 FARGATE_CPU_UNITS: Final = 512
 FARGATE_MEMORY_MIB: Final = 1024

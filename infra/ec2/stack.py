@@ -1,8 +1,10 @@
 """The app on a VM: an Auto Scaling group of Debian 12 instances behind an ALB.
 
-First boot runs infra/ec2/user_data.sh: it copies the app+model bundle (infra/ec2/bundle.py) from the
-CDK asset bucket with `aws s3 cp`, installs it, and starts the one-model systemd service (uvicorn on
-APP_PORT). The ALB sends traffic only to instances whose /ready answers 200.
+First boot runs infra/ec2/user_data.sh: it copies the app+model bundle (infra/ec2/bundle.py, wheels
+included) from the CDK asset bucket with `aws s3 cp`, installs it without a package index, starts the
+one-model systemd service (uvicorn on APP_PORT), ships its log to CloudWatch, and signals
+CloudFormation once /ready answers (or at once on failure). The ALB sends traffic only to instances
+whose /ready answers 200.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import shlex
 import shutil
 from pathlib import Path
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
@@ -32,11 +36,16 @@ DEBIAN_AMI_PARAMETER = "/aws/service/debian/release/bookworm/latest/{arch}"
 DEBIAN_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
 
 
+def user_data_exports(params: dict[str, str]) -> str:
+    """The block of ``export KEY='value'`` lines that goes right after user_data.sh's shebang."""
+    exports = "\n".join(f"export {key}={shlex.quote(value)}" for key, value in params.items())
+    return f"# ---- filled in by infra/ec2/stack.py\n{exports}\n# ----"
+
+
 def render_user_data(script: str, params: dict[str, str]) -> str:
     """The real user_data.sh, with its parameters exported right after the shebang line."""
     shebang, _, body = script.partition("\n")
-    exports = "\n".join(f"export {key}={shlex.quote(value)}" for key, value in params.items())
-    return f"{shebang}\n# ---- filled in by infra/ec2/stack.py\n{exports}\n# ----\n{body}"
+    return f"{shebang}\n{user_data_exports(params)}\n{body}"
 
 
 class Ec2Stack(cdk.Stack):
@@ -53,23 +62,46 @@ class Ec2Stack(cdk.Stack):
 
         # The bundle: app + model + runtime requirements, laid out by bundle.py and uploaded by
         # `cdk deploy` to the bootstrap asset bucket (a directory is uploaded as one .zip).
+        # The wheels in it are for the deployed CPU, so first boot needs no package index.
         shutil.rmtree(bundle_staging_dir, ignore_errors=True)
-        bundle = s3_assets.Asset(self, "Bundle", path=str(write_bundle(bundle_staging_dir)))
+        bundle = s3_assets.Asset(
+            self, "Bundle", path=str(write_bundle(bundle_staging_dir, settings.architecture))
+        )
 
-        # The instance role: Session Manager (no SSH, no key pair, no inbound port 22) and read access
-        # to this one bundle object, nothing else. Not bundle.grant_read(role): that grants s3:GetObject*
-        # and s3:List* on the whole CDK asset bucket, i.e. on every other stack's assets too.
+        # Logs: the CloudWatch agent (installed by user data) ships the app's log here, with the same
+        # retention as the other two ways; `cdk destroy` removes it.
+        log_group = logs.LogGroup(
+            self, "AppLogs", retention=shared.LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+
+        # The instance role: Session Manager (no SSH, no key pair, no inbound port 22), and each of the
+        # boot's AWS calls on its one resource, nothing else:
         role = iam.Role(
             self,
             "InstanceRole",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSSMManagedInstanceCore")],
-            description="One Model EC2: Session Manager and read its own bundle",
+            description="One Model EC2: Session Manager, its bundle, its log group, its stack's signal",
         )
+        # - read this one bundle object. Not bundle.grant_read(role): that grants s3:GetObject* and
+        #   s3:List* on the whole CDK asset bucket, i.e. on every other stack's assets too;
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"], resources=[bundle.bucket.arn_for_objects(bundle.s3_object_key)]
             )
+        )
+        # - write to this log group's streams (the agent makes one per instance); the group exists,
+        #   so no logs:CreateLogGroup, and its retention is the stack's, so no logs:PutRetentionPolicy;
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[log_group.log_group_arn],
+            )
+        )
+        # - signal this stack (the Auto Scaling group below waits for it). IAM cannot narrow
+        #   SignalResource to one logical id, so the stack's own ARN is the tightest scope.
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["cloudformation:SignalResource"], resources=[self.stack_id])
         )
         shared.acknowledge(
             role,
@@ -83,17 +115,11 @@ class Ec2Stack(cdk.Stack):
             self, "InstanceSecurityGroup", vpc=vpc, description="App instances: the ALB only"
         )
 
-        user_data = ec2.UserData.custom(
-            render_user_data(
-                USER_DATA_SCRIPT.read_text(),
-                {
-                    "BUNDLE_URI": bundle.s3_object_url,
-                    "APP_PORT": str(sizing.APP_PORT),
-                    # For `aws s3 cp`: the asset bucket is in the stack's region.
-                    "AWS_DEFAULT_REGION": cdk.Aws.REGION,
-                },
-            )
-        )
+        # User data is the real user_data.sh with its parameters exported after the shebang. One of
+        # them names the Auto Scaling group it signals, which is made from this launch template; the
+        # template renders user data only at synth, so the script is added once the group exists.
+        shebang, _, user_data_body = USER_DATA_SCRIPT.read_text().partition("\n")
+        user_data = ec2.UserData.for_linux(shebang=shebang)
 
         launch_template = ec2.LaunchTemplate(
             self,
@@ -120,6 +146,7 @@ class Ec2Stack(cdk.Stack):
             ],
         )
 
+        boot_signal_timeout = cdk.Duration.minutes(sizing.EC2_BOOT_SIGNAL_TIMEOUT_MINUTES)
         asg = autoscaling.AutoScalingGroup(
             self,
             "Asg",
@@ -133,12 +160,34 @@ class Ec2Stack(cdk.Stack):
                 additional_types=[autoscaling.AdditionalHealthCheckType.ELB],
                 grace_period=cdk.Duration.minutes(5),
             ),
+            # Creation waits until min_capacity instances have signalled SUCCESS (user data does, once
+            # /ready answers); a FAILURE signal or the timeout fails the stack instead of reporting a
+            # group whose app never started.
+            signals=autoscaling.Signals.wait_for_min_capacity(timeout=boot_signal_timeout),
             # A new bundle or AMI means new user data, so a new launch template version: roll the
-            # instances onto it, one at a time, keeping one in service. Debian's AMI has no cfn-signal,
-            # so CloudFormation waits a fixed pause (first boot: apt, pip, /ready) instead of a signal.
+            # instances onto it one at a time, keeping one in service, and wait for each new
+            # instance's signal. A FAILURE (a broken bundle) or no signal in time fails the update,
+            # and CloudFormation rolls the group back to the previous launch template version.
             update_policy=autoscaling.UpdatePolicy.rolling_update(
-                min_instances_in_service=sizing.EC2_MIN_INSTANCES, pause_time=cdk.Duration.minutes(5)
+                min_instances_in_service=sizing.EC2_MIN_INSTANCES,
+                wait_on_resource_signals=True,
+                pause_time=boot_signal_timeout,
             ),
+        )
+        user_data.add_commands(
+            user_data_exports(
+                {
+                    "BUNDLE_URI": bundle.s3_object_url,
+                    "APP_PORT": str(sizing.APP_PORT),
+                    # For the AWS CLI and the agent: the bucket, the log group and the stack are here.
+                    "AWS_DEFAULT_REGION": cdk.Aws.REGION,
+                    "LOG_GROUP_NAME": log_group.log_group_name,
+                    # `aws cloudformation signal-resource --stack-name ... --logical-resource-id ...`
+                    "CFN_STACK_NAME": cdk.Aws.STACK_NAME,
+                    "CFN_RESOURCE_ID": cast(cdk.CfnResource, asg.node.default_child).logical_id,
+                }
+            ),
+            user_data_body,
         )
         shared.acknowledge(
             asg,
@@ -172,6 +221,8 @@ class Ec2Stack(cdk.Stack):
             {
                 names.OUTPUT_ENDPOINT_URL: shared.http_endpoint(alb),
                 names.OUTPUT_WAY: "ec2",
+                names.OUTPUT_ARCHITECTURE: settings.architecture,
+                names.OUTPUT_LOG_GROUP_NAME: log_group.log_group_name,
                 names.OUTPUT_ASG_NAME: asg.auto_scaling_group_name,
             },
         )

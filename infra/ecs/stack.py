@@ -59,10 +59,14 @@ class EcsStack(cdk.Stack):
             # One uvicorn worker per whole vCPU of the task (at least one); the image reads this.
             environment={"WEB_CONCURRENCY": str(max(1, sizing.FARGATE_CPU_UNITS // 1024))},
             # Nothing in the app writes to disk; a read-only root makes that a guarantee. /tmp is an
-            # ephemeral task volume for any library that calls tempfile. Fargate creates it owned by
-            # root unless the image declares `VOLUME /tmp`, in which case ECS copies the image's /tmp
-            # (mode 1777) into it: the app runs as uid 10001, so the Dockerfile should declare it.
+            # ephemeral task volume (below) for any library that calls tempfile. On its own, Fargate
+            # creates that volume root-owned 0755, which the app (uid 10001) cannot write; because
+            # the Dockerfile's ecs stage declares `VOLUME /tmp`, ECS copies the image's /tmp into it
+            # instead, with its owner and mode (root, 1777), as AWS's bind-mount guide describes.
             readonly_root_filesystem=True,
+            # On a stop, ECS sends SIGTERM and kills after this; the server's graceful shutdown
+            # (serving.config.Settings.graceful_shutdown_seconds, 10 s) ends well before.
+            stop_timeout=cdk.Duration.seconds(sizing.ECS_STOP_TIMEOUT_SECONDS),
         )
         shared.acknowledge(
             task_definition,
@@ -130,8 +134,9 @@ class EcsStack(cdk.Stack):
             {
                 names.OUTPUT_ENDPOINT_URL: shared.http_endpoint(alb),
                 names.OUTPUT_WAY: "ecs",
+                names.OUTPUT_ARCHITECTURE: settings.architecture,
+                names.OUTPUT_LOG_GROUP_NAME: log_group.log_group_name,
                 names.OUTPUT_CLUSTER_NAME: cluster.cluster_name,
                 names.OUTPUT_SERVICE_NAME: service.service.service_name,
-                names.OUTPUT_LOG_GROUP_NAME: log_group.log_group_name,
             },
         )

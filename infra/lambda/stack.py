@@ -63,19 +63,38 @@ class LambdaStack(cdk.Stack):
             # It is above the 10 s init limit, because an init that overruns is retried inside the
             # first invoke and counts against this timeout.
             timeout=cdk.Duration.seconds(sizing.LAMBDA_TIMEOUT_SECONDS),
-            # The cost guard for a public URL: at most this many environments exist at once, so the
-            # worst case is bounded (10 x 1 GB x 3600 s = 36,000 GB-s, about $0.60/hour on x86 at list
-            # price, plus requests). Excess requests get HTTP 429, which the load tests report.
+            # No reservation by default, so the stack deploys on any account: a reservation must leave
+            # 100 of the account's concurrency unreserved, and a new account may have 10 in all.
+            # `-c lambdaReservedConcurrency=N` caps the function at N environments (each 1 GB bills
+            # ~$0.06/hour on x86 at list price while busy); excess requests get 429, which the load
+            # tests report. The deploy preflight checks that N fits before anything is built.
             reserved_concurrent_executions=settings.lambda_reserved_concurrency,
             role=role,
             log_group=log_group,
         )
 
-        # Function URL, auth NONE, on purpose: the load tests send the same plain HTTP request to all
-        # three ways, and SigV4 signing would add client-side work to only one of them. The URL cannot
-        # be limited by source IP (the ALBs can), so the reserved concurrency above is the guard, and
-        # the stack is meant to be destroyed after the benchmark (`make destroy-lambda`).
-        function_url = function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        # Function URL, AWS_IAM by default: Lambda checks each request's SigV4 signature and the
+        # caller's lambda:InvokeFunctionUrl permission before the function runs: only principals of
+        # this account whose IAM policies allow that get in (no resource policy is needed, and none is
+        # added), and anyone else's request gets 403 without running it. The load tests sign with the
+        # caller's credentials; that client-side cost falls on this way only, and the report shows it.
+        #
+        # `-c functionUrlAuth=NONE` drops the check and adds a resource policy that lets anyone
+        # invoke the function through its URL. Then anyone on the internet who has the URL can call
+        # it as often as they like, billed to this account: the URL cannot be limited by source IP
+        # (the ALBs can), and without a reservation they can start environments up to the account's
+        # concurrency limit, throttling the account's other unreserved functions; with one, they can
+        # hold every reserved environment and everyone else gets 429. Destroy the stack after a
+        # benchmark either way.
+        function_url = function.add_function_url(
+            auth_type=lambda_.FunctionUrlAuthType[settings.function_url_auth]
+        )
+        if settings.function_url_auth == "NONE":
+            cdk.Annotations.of(function_url).add_warning_v2(
+                "one-model:public-function-url",
+                "functionUrlAuth=NONE: anyone with the URL can invoke the function, billed to this "
+                "account; lambdaReservedConcurrency bounds how many environments they can hold.",
+            )
 
         shared.add_outputs(
             self,
@@ -84,7 +103,10 @@ class LambdaStack(cdk.Stack):
                 # The URL ends with "/"; the contract is a base URL without it, like the ALB ones.
                 names.OUTPUT_ENDPOINT_URL: "https://" + cdk.Fn.select(2, cdk.Fn.split("/", function_url.url)),
                 names.OUTPUT_WAY: "lambda",
-                names.OUTPUT_FUNCTION_NAME: function.function_name,
+                names.OUTPUT_ARCHITECTURE: settings.architecture,
                 names.OUTPUT_LOG_GROUP_NAME: log_group.log_group_name,
+                names.OUTPUT_FUNCTION_NAME: function.function_name,
+                # The load tests sign their requests when this says AWS_IAM.
+                names.OUTPUT_FUNCTION_URL_AUTH: settings.function_url_auth,
             },
         )

@@ -1,4 +1,5 @@
-"""One CDK synth per test session, shared by test_stacks, test_nag and test_cfn_lint.
+"""One CDK synth per test session, shared by test_stacks, test_nag and test_cfn_lint, plus one of
+the context's other branch (arm64, a public Function URL, a reservation) for the tests that ask.
 
 Test modules load this with ``pytest_plugins = ("tests.infra.cdk_fixtures",)``, which registers the
 fixture once (one synth), and import from it only under TYPE_CHECKING (an earlier import would keep
@@ -50,6 +51,10 @@ class Synthesis:
         report: dict[str, Any] = json.loads((self.outdir / "validation-report.json").read_text())
         return report
 
+    def manifest(self) -> dict[str, Any]:
+        manifest: dict[str, Any] = json.loads((self.outdir / "manifest.json").read_text())
+        return manifest
+
 
 def _unacknowledged(outdir: Path) -> str:
     report = json.loads((outdir / "validation-report.json").read_text())
@@ -61,14 +66,32 @@ def _unacknowledged(outdir: Path) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    context = cdk_json_context()
+def _synthesize(outdir: Path, context: dict[str, Any]) -> Synthesis:
     app = build_app(cdk.App(outdir=str(outdir), context=context))
     try:
         assembly = app.synth()
     except RuntimeError as error:  # jsii surfaces cdk-nag's "ValidationFailed" as RuntimeError
         pytest.fail(f"synth failed: {error}\nunacknowledged cdk-nag findings:\n{_unacknowledged(outdir)}")
     templates = {way: assembly.get_stack_by_name(name).template for way, name in STACK_NAMES.items()}
-    yield Synthesis(outdir=outdir, context=context, templates=templates)
+    return Synthesis(outdir=outdir, context=context, templates=templates)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
+    """The app as `npx cdk synth` builds it with cdk.json's defaults."""
+    yield _synthesize(tmp_path_factory.mktemp("cdk.out"), cdk_json_context())
+
+
+# Every non-default branch of the context at once: `-c architecture=arm64 -c functionUrlAuth=NONE
+# -c lambdaReservedConcurrency=10`.
+ALTERNATIVE_CONTEXT: dict[str, str] = {
+    "architecture": "arm64",
+    "functionUrlAuth": "NONE",
+    "lambdaReservedConcurrency": "10",
+}
+
+
+@pytest.fixture(scope="session")
+def synth_alternative(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
+    """The app with ALTERNATIVE_CONTEXT on top of cdk.json's (a second synth: only where it is asked for)."""
+    yield _synthesize(tmp_path_factory.mktemp("cdk.out.alt"), {**cdk_json_context(), **ALTERNATIVE_CONTEXT})

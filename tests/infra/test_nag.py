@@ -47,3 +47,11 @@ def test_every_acknowledgement_is_expected_and_carries_a_reason(synth: Synthesis
     assert {(item["ruleName"], item["acknowledgedAt"]) for item in suppressed} == EXPECTED_ACKNOWLEDGEMENTS
     for item in suppressed:
         assert len(item["reason"].split()) >= 5, item
+
+
+def test_the_other_context_branch_passes_with_the_same_acknowledgements(synth_alternative: Synthesis) -> None:
+    # arm64, a public Function URL and a reservation change resources, not what cdk-nag accepts.
+    report = _aws_solutions(synth_alternative)
+    assert (report["conclusion"], report["violations"]) == ("success", [])
+    suppressed = report["suppressedViolations"]
+    assert {(item["ruleName"], item["acknowledgedAt"]) for item in suppressed} == EXPECTED_ACKNOWLEDGEMENTS

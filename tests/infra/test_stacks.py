@@ -1,8 +1,11 @@
-"""Each stack's essentials, asserted on the one session synth (aws_cdk.assertions), plus context parsing."""
+"""Each stack's essentials, asserted on the session synth (and one of the context's other branch), plus
+context parsing."""
 
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
@@ -10,7 +13,9 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra.common import names, shared, sizing
+from infra.ec2.bundle import WHEELS_DIR
 from infra.ec2.stack import DEBIAN_AMI_PARAMETER, USER_DATA_SCRIPT, render_user_data
+from serving.config import Settings as ServerSettings
 
 if TYPE_CHECKING:
     from tests.infra.cdk_fixtures import Synthesis
@@ -29,7 +34,8 @@ def _only(synth: Synthesis, way: names.Way, cfn_type: str) -> dict[str, Any]:
 
 
 def _literal_text(value: Any) -> str:
-    """The literal parts of an Fn::Join / Fn::Base64 expression, concatenated (tokens become '<ref>')."""
+    """An Fn::Join / Fn::Base64 expression as text: Ref X becomes 'Ref(X)', Fn::GetAtt X.Y
+    'GetAtt(X.Y)', Fn::Sub its template, any other token '<ref>'."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and "Fn::Base64" in value:
@@ -37,7 +43,39 @@ def _literal_text(value: Any) -> str:
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return separator.join(_literal_text(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return f"Ref({value['Ref']})"
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return str(value["Fn::Sub"])  # its ${...} placeholders left as they are
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return f"GetAtt({'.'.join(value['Fn::GetAtt'])})"
     return "<ref>"
+
+
+def _logical_id(synth: Synthesis, way: names.Way, cfn_type: str) -> str:
+    (logical_id,) = (key for key, res in synth.templates[way]["Resources"].items() if res["Type"] == cfn_type)
+    return logical_id
+
+
+def _user_data(synth: Synthesis) -> str:
+    return _literal_text(_only(synth, "ec2", "AWS::EC2::LaunchTemplate")["LaunchTemplateData"]["UserData"])
+
+
+def _user_data_params(synth: Synthesis) -> dict[str, str]:
+    """The ``export KEY=value`` lines the stack puts in front of user_data.sh, values unquoted."""
+    exports = (line for line in _user_data(synth).splitlines() if line.startswith("export "))
+    return dict(shlex.split(line)[1].split("=", 1) for line in exports)
+
+
+def _bundle(synth: Synthesis) -> tuple[Path, str]:
+    """The staged EC2 bundle (the file asset whose folder holds serving/app.py) and its object key."""
+    (bundle,) = (
+        asset
+        for asset in synth.assets("ec2")["files"].values()
+        if (synth.outdir / asset["source"]["path"] / "serving" / "app.py").is_file()
+    )
+    object_key = next(iter(bundle["destinations"].values()))["objectKey"]
+    return synth.outdir / bundle["source"]["path"], object_key
 
 
 def _image_asset(synth: Synthesis, way: names.Way) -> dict[str, Any]:
@@ -52,6 +90,12 @@ def test_outputs_follow_the_shared_naming_scheme(synth: Synthesis, way: names.Wa
     outputs = synth.templates[way]["Outputs"]
     assert set(outputs) == set(names.OUTPUTS_BY_WAY[way])
     assert outputs[names.OUTPUT_WAY]["Value"] == way
+    # `make compare` prices the architecture this output names.
+    assert outputs[names.OUTPUT_ARCHITECTURE]["Value"] == synth.context["architecture"] == "x86_64"
+    # Every way names the log group its app writes to, and it is the stack's only one.
+    assert outputs[names.OUTPUT_LOG_GROUP_NAME]["Value"] == {
+        "Ref": _logical_id(synth, way, "AWS::Logs::LogGroup")
+    }
 
 
 def test_synth_needed_no_aws_lookups(synth: Synthesis) -> None:
@@ -94,6 +138,20 @@ def test_alb_admits_only_the_allowed_cidr_on_port_80(synth: Synthesis, way: name
 
 
 @pytest.mark.parametrize("way", ["ec2", "ecs"])
+def test_alb_idle_timeout_is_explicit_and_shorter_than_the_server_keep_alive(
+    synth: Synthesis, way: names.Way
+) -> None:
+    (alb,) = _resources(synth, way, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    attributes = {item["Key"]: item["Value"] for item in alb["LoadBalancerAttributes"]}
+    assert attributes["idle_timeout.timeout_seconds"] == str(sizing.ALB_IDLE_TIMEOUT_SECONDS)
+
+
+def test_server_keep_alive_outlasts_the_alb_idle_timeout() -> None:
+    # Reordered, the ALB would reuse a connection the server is closing: a 502 for the client.
+    assert ServerSettings().keep_alive_seconds > sizing.ALB_IDLE_TIMEOUT_SECONDS
+
+
+@pytest.mark.parametrize("way", ["ec2", "ecs"])
 def test_target_group_checks_ready_on_the_app_port(synth: Synthesis, way: names.Way) -> None:
     synth.template(way).has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
@@ -123,15 +181,32 @@ def test_ec2_uses_debian_12_from_the_public_ssm_parameter(synth: Synthesis) -> N
 
 
 def test_ec2_user_data_is_the_real_script_with_its_parameters(synth: Synthesis) -> None:
-    data = _only(synth, "ec2", "AWS::EC2::LaunchTemplate")["LaunchTemplateData"]
-    user_data = _literal_text(data["UserData"])
+    user_data = _user_data(synth)
     script = USER_DATA_SCRIPT.read_text()
     # Every line of the script is there, after the exports the stack fills in.
     assert user_data.startswith(script.partition("\n")[0] + "\n")
     assert user_data.endswith(script.partition("\n")[2])
-    assert "export BUNDLE_URI=" in user_data
-    assert f"export APP_PORT={sizing.APP_PORT}" in user_data
     assert len(user_data.encode()) < 16 * 1024  # EC2's limit on user data before base64
+
+
+def test_ec2_user_data_names_the_bundle_log_group_and_the_resource_to_signal(synth: Synthesis) -> None:
+    params = _user_data_params(synth)
+    assert set(params) == {
+        "BUNDLE_URI",
+        "APP_PORT",
+        "AWS_DEFAULT_REGION",
+        "LOG_GROUP_NAME",
+        "CFN_STACK_NAME",
+        "CFN_RESOURCE_ID",
+    }
+    _, object_key = _bundle(synth)
+    assert params["BUNDLE_URI"].startswith("s3://") and params["BUNDLE_URI"].endswith(f"/{object_key}")
+    assert params["APP_PORT"] == str(sizing.APP_PORT)
+    assert params["AWS_DEFAULT_REGION"] == "Ref(AWS::Region)"
+    assert params["LOG_GROUP_NAME"] == f"Ref({_logical_id(synth, 'ec2', 'AWS::Logs::LogGroup')})"
+    # What `aws cloudformation signal-resource` needs: this stack and the group that waits.
+    assert params["CFN_STACK_NAME"] == "Ref(AWS::StackName)"
+    assert params["CFN_RESOURCE_ID"] == _logical_id(synth, "ec2", "AWS::AutoScaling::AutoScalingGroup")
 
 
 def test_render_user_data_quotes_values_after_the_shebang() -> None:
@@ -146,34 +221,63 @@ def test_render_user_data_quotes_values_after_the_shebang() -> None:
     ]
 
 
+def test_ec2_bundle_carries_wheels_for_the_deployed_architecture(synth: Synthesis) -> None:
+    wheels = [path.name for path in (_bundle(synth)[0] / WHEELS_DIR).glob("*.whl")]
+    assert any(name.endswith("_x86_64.whl") for name in wheels)  # onnxruntime, numpy ...
+    assert not any("aarch64" in name for name in wheels)
+
+
 def test_ec2_asg_replaces_instances_the_alb_finds_unhealthy(synth: Synthesis) -> None:
     asg = _only(synth, "ec2", "AWS::AutoScaling::AutoScalingGroup")
     assert asg["MinSize"] == str(sizing.EC2_MIN_INSTANCES)
     assert asg["HealthCheckType"] == "ELB"
     assert asg["TargetGroupARNs"]
-    # A new bundle rolls the instances instead of leaving the old app running.
-    synth.template("ec2").has_resource(
-        "AWS::AutoScaling::AutoScalingGroup",
-        {"UpdatePolicy": {"AutoScalingRollingUpdate": Match.object_like({"MinInstancesInService": 1})}},
-    )
 
 
-def test_ec2_role_has_session_manager_and_reads_only_its_bundle(synth: Synthesis) -> None:
+def test_ec2_asg_creates_and_rolls_only_on_boot_signals(synth: Synthesis) -> None:
+    (asg,) = synth.template("ec2").find_resources("AWS::AutoScaling::AutoScalingGroup").values()
+    timeout = f"PT{sizing.EC2_BOOT_SIGNAL_TIMEOUT_MINUTES}M"
+    # Creation completes only once min_capacity instances signalled SUCCESS.
+    assert asg["CreationPolicy"] == {
+        "ResourceSignal": {"Count": sizing.EC2_MIN_INSTANCES, "Timeout": timeout}
+    }
+    # An update rolls one instance at a time and waits for each new one's signal: a FAILURE or no
+    # signal in time fails the update, which CloudFormation rolls back. No fixed pause instead.
+    rolling = asg["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["WaitOnResourceSignals"] is True
+    assert rolling["PauseTime"] == timeout
+    assert rolling["MinInstancesInService"] == sizing.EC2_MIN_INSTANCES
+    assert rolling.get("MinSuccessfulInstancesPercent", 100) == 100  # CloudFormation's default: every one
+
+
+def test_ec2_role_has_session_manager_and_one_resource_per_boot_call(synth: Synthesis) -> None:
     roles = _resources(synth, "ec2", "AWS::IAM::Role")
     (role,) = (role for role in roles if "ec2.amazonaws.com" in json.dumps(role["AssumeRolePolicyDocument"]))
     assert "AmazonSSMManagedInstanceCore" in json.dumps(role["ManagedPolicyArns"])
     (policy,) = _resources(synth, "ec2", "AWS::IAM::Policy")
-    (statement,) = policy["PolicyDocument"]["Statement"]
-    assert (statement["Effect"], statement["Action"]) == ("Allow", "s3:GetObject")
-    # One object: the bundle's key in the asset bucket, with no wildcard anywhere in the ARN.
-    (bundle,) = (
-        asset
-        for asset in synth.assets("ec2")["files"].values()
-        if (synth.outdir / asset["source"]["path"] / "serving" / "app.py").is_file()
-    )
-    object_key = next(iter(bundle["destinations"].values()))["objectKey"]
-    resource = _literal_text(statement["Resource"])
-    assert resource.endswith(f"/{object_key}") and "*" not in resource
+    statements = policy["PolicyDocument"]["Statement"]
+    assert all(statement["Effect"] == "Allow" and "Condition" not in statement for statement in statements)
+    granted = {
+        tuple(
+            sorted([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        ): (statement["Resource"])
+        for statement in statements
+    }
+    assert set(granted) == {
+        ("s3:GetObject",),
+        ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"),
+        ("cloudformation:SignalResource",),
+    }
+    # The bundle: one object, the bundle's key in the asset bucket, with no wildcard anywhere in the ARN.
+    bundle_arn = _literal_text(granted[("s3:GetObject",)])
+    assert bundle_arn.endswith(f"/{_bundle(synth)[1]}") and "*" not in bundle_arn
+    # The logs: the stack's own log group (its ARN covers its streams), not logs in general.
+    log_group = _logical_id(synth, "ec2", "AWS::Logs::LogGroup")
+    assert granted[("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")] == {
+        "Fn::GetAtt": [log_group, "Arn"]
+    }
+    # The signal: this stack's own ARN (AWS::StackId), so no other stack's resources.
+    assert granted[("cloudformation:SignalResource",)] == {"Ref": "AWS::StackId"}
 
 
 def test_ec2_instances_admit_only_the_alb(synth: Synthesis) -> None:
@@ -192,6 +296,13 @@ def test_ecs_task_is_sized_read_only_and_logged(synth: Synthesis) -> None:
     assert container["MountPoints"] == [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}]
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["PortMappings"][0]["ContainerPort"] == sizing.APP_PORT
+
+
+def test_ecs_stop_timeout_is_explicit_and_outlasts_the_graceful_shutdown(synth: Synthesis) -> None:
+    (container,) = _only(synth, "ecs", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    assert container["StopTimeout"] == sizing.ECS_STOP_TIMEOUT_SECONDS
+    # SIGTERM, then SIGKILL after StopTimeout: in-flight requests must finish before the kill.
+    assert ServerSettings().graceful_shutdown_seconds < sizing.ECS_STOP_TIMEOUT_SECONDS
 
 
 def test_ecs_service_rolls_back_failed_deployments(synth: Synthesis) -> None:
@@ -215,10 +326,11 @@ def test_ecs_service_tracks_cpu(synth: Synthesis) -> None:
     )
 
 
-@pytest.mark.parametrize("way", ["ecs", "lambda"])
-def test_logs_expire(synth: Synthesis, way: names.Way) -> None:
-    log_group = _only(synth, way, "AWS::Logs::LogGroup")
-    assert log_group["RetentionInDays"] == 7
+@pytest.mark.parametrize("way", names.WAYS)
+def test_logs_go_to_the_stacks_own_group_and_expire(synth: Synthesis, way: names.Way) -> None:
+    (log_group,) = synth.template(way).find_resources("AWS::Logs::LogGroup").values()
+    assert log_group["Properties"]["RetentionInDays"] == 7  # shared.LOG_RETENTION, the same on every way
+    assert log_group["DeletionPolicy"] == "Delete"  # `cdk destroy` takes the logs with the stack
 
 
 @pytest.mark.parametrize(("way", "target"), [("ecs", "ecs"), ("lambda", "lambda")])
@@ -237,7 +349,7 @@ def test_image_asset_builds_the_right_target_for_the_right_platform(
 
 
 # ---------------------------------------------------------------- lambda
-def test_lambda_function_is_an_image_with_explicit_size_and_cost_guard(synth: Synthesis) -> None:
+def test_lambda_function_is_an_image_with_explicit_size_and_no_reservation(synth: Synthesis) -> None:
     function = _only(synth, "lambda", "AWS::Lambda::Function")
     assert function["PackageType"] == "Image"
     assert function["Architectures"] == ["x86_64"]
@@ -245,12 +357,77 @@ def test_lambda_function_is_an_image_with_explicit_size_and_cost_guard(synth: Sy
         sizing.LAMBDA_MEMORY_MB,
         sizing.LAMBDA_TIMEOUT_SECONDS,
     )
-    assert function["ReservedConcurrentExecutions"] == int(synth.context["lambdaReservedConcurrency"])
+    # The default deploys on any account: nothing reserved out of a concurrency quota that may be 10.
+    assert synth.context["lambdaReservedConcurrency"] == "none"
+    assert "ReservedConcurrentExecutions" not in function
     assert "LogGroup" in function["LoggingConfig"]
 
 
-def test_lambda_url_is_public_by_design(synth: Synthesis) -> None:
-    synth.template("lambda").has_resource_properties("AWS::Lambda::Url", {"AuthType": "NONE"})
+def test_lambda_url_takes_only_signed_requests_by_default(synth: Synthesis) -> None:
+    template = synth.template("lambda")
+    template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM"})
+    # No resource policy: only the account's own principals, through their IAM policies, get in.
+    template.resource_count_is("AWS::Lambda::Permission", 0)
+    # The load tests read this to know that they must sign.
+    assert synth.templates["lambda"]["Outputs"][names.OUTPUT_FUNCTION_URL_AUTH]["Value"] == "AWS_IAM"
+
+
+# ---------------------------------------------------------------- the context's other branch (second synth)
+def test_arm64_reaches_every_stack(synth_alternative: Synthesis) -> None:
+    alt = synth_alternative
+    assert alt.context["architecture"] == "arm64"
+    for way in names.WAYS:
+        assert alt.templates[way]["Outputs"][names.OUTPUT_ARCHITECTURE]["Value"] == "arm64"
+    for way in ("ecs", "lambda"):
+        assert _image_asset(alt, way)["platform"] == "linux/arm64"
+    assert _only(alt, "lambda", "AWS::Lambda::Function")["Architectures"] == ["arm64"]
+    task = _only(alt, "ecs", "AWS::ECS::TaskDefinition")
+    assert task["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
+    data = _only(alt, "ec2", "AWS::EC2::LaunchTemplate")["LaunchTemplateData"]
+    assert data["InstanceType"] == sizing.EC2_INSTANCE_TYPE["arm64"]
+    alt.template("ec2").has_parameter("*", {"Default": DEBIAN_AMI_PARAMETER.format(arch="arm64")})
+    # The EC2 bundle's wheels follow: an arm64 instance installs aarch64 wheels, no index needed.
+    wheels = [path.name for path in (_bundle(alt)[0] / WHEELS_DIR).glob("*.whl")]
+    assert any(name.endswith("_aarch64.whl") for name in wheels)
+    assert not any("x86_64" in name for name in wheels)
+
+
+def _warnings(synth: Synthesis) -> list[tuple[str, str]]:
+    """(construct path, text) of each warning synth reported (in the validation report, per cdk.json)."""
+    return [
+        (construct["constructPath"], violation["description"])
+        for plugin in synth.validation_report()["pluginReports"]
+        if plugin["pluginName"] == "Construct Annotations"
+        for violation in plugin["violations"]
+        if violation["severity"] == "warning"
+        for construct in violation["violatingConstructs"]
+    ]
+
+
+def test_function_url_auth_none_is_opt_in_public_and_warned(
+    synth: Synthesis, synth_alternative: Synthesis
+) -> None:
+    alt = synth_alternative
+    assert alt.context["functionUrlAuth"] == "NONE"
+    template = alt.template("lambda")
+    template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "NONE"})
+    # Anyone may invoke, but only through the URL: "*" gets no plain lambda:Invoke API access.
+    permissions = _resources(alt, "lambda", "AWS::Lambda::Permission")
+    assert {(item["Action"], item["Principal"]) for item in permissions} == {
+        ("lambda:InvokeFunctionUrl", "*"),
+        ("lambda:InvokeFunction", "*"),
+    }
+    for item in permissions:
+        assert item.get("FunctionUrlAuthType") == "NONE" or item.get("InvokedViaFunctionUrl") is True
+    assert alt.templates["lambda"]["Outputs"][names.OUTPUT_FUNCTION_URL_AUTH]["Value"] == "NONE"
+    # A number in the context still reserves (and caps) environments.
+    function = _only(alt, "lambda", "AWS::Lambda::Function")
+    assert function["ReservedConcurrentExecutions"] == int(alt.context["lambdaReservedConcurrency"]) == 10
+    # Synth says what NONE exposes, and it is the only warning; the default synth has none at all.
+    ((path, text),) = _warnings(alt)
+    assert path == f"{names.STACK_NAMES['lambda']}/Function/FunctionUrl"
+    assert "anyone with the URL can invoke" in text
+    assert _warnings(synth) == []
 
 
 # ---------------------------------------------------------------- context parsing (no synth)
@@ -259,11 +436,12 @@ def test_cdk_json_repeats_the_code_defaults() -> None:
     assert {key: context[key] for key in shared.CONTEXT_DEFAULTS} == shared.CONTEXT_DEFAULTS
 
 
-def test_settings_default_to_closed_ingress_and_x86() -> None:
+def test_settings_default_to_closed_ingress_x86_signed_url_and_no_reservation() -> None:
     settings = shared.read_settings(cdk.App())
     assert settings.allowed_ingress_cidr == "127.0.0.1/32" and not settings.ingress_is_world
     assert settings.architecture == "x86_64"
-    assert settings.lambda_reserved_concurrency == 10
+    assert settings.function_url_auth == "AWS_IAM"
+    assert settings.lambda_reserved_concurrency is None
 
 
 def test_arm64_switches_every_architecture_knob_together() -> None:
@@ -276,10 +454,17 @@ def test_arm64_switches_every_architecture_knob_together() -> None:
 
 def test_context_values_are_parsed() -> None:
     settings = shared.read_settings(
-        cdk.App(context={"allowedIngressCidr": "0.0.0.0/0", "lambdaReservedConcurrency": "none"})
+        cdk.App(
+            context={
+                "allowedIngressCidr": "0.0.0.0/0",
+                "functionUrlAuth": "none",
+                "lambdaReservedConcurrency": "10",
+            }
+        )
     )
     assert settings.ingress_is_world
-    assert settings.lambda_reserved_concurrency is None
+    assert settings.function_url_auth == "NONE"
+    assert settings.lambda_reserved_concurrency == 10
 
 
 @pytest.mark.parametrize(
@@ -299,6 +484,7 @@ def test_good_cidrs_are_accepted(context: dict[str, str]) -> None:
         {"allowedIngressCidr": "203.0.113.7/24"},  # host bits set: a typo more often than intent
         {"allowedIngressCidr": "my-laptop"},
         {"architecture": "aarch64"},
+        {"functionUrlAuth": "public"},
         {"lambdaReservedConcurrency": "0"},
     ],
 )
