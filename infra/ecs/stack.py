@@ -62,10 +62,11 @@ class EcsStack(cdk.Stack):
             # ephemeral task volume (below) for any library that calls tempfile. On its own, Fargate
             # creates that volume root-owned 0755, which the app (uid 10001) cannot write; because
             # the Dockerfile's ecs stage declares `VOLUME /tmp`, ECS copies the image's /tmp into it
-            # instead, with its owner and mode (root, 1777), as AWS's bind-mount guide describes.
+            # instead, with its owner and mode (root, 1777), as AWS's bind-mount guide describes
+            # (tests/infra/test_images.py checks both cases on a fresh volume).
             readonly_root_filesystem=True,
             # On a stop, ECS sends SIGTERM and kills after this; the server's graceful shutdown
-            # (serving.config.Settings.graceful_shutdown_seconds, 10 s) ends well before.
+            # (serving.config.Settings.graceful_shutdown_seconds) must end before (a test checks).
             stop_timeout=cdk.Duration.seconds(sizing.ECS_STOP_TIMEOUT_SECONDS),
         )
         shared.acknowledge(
