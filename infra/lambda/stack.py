@@ -74,9 +74,10 @@ class LambdaStack(cdk.Stack):
         )
 
         # Function URL, AWS_IAM by default: Lambda checks each request's SigV4 signature and the
-        # caller's lambda:InvokeFunctionUrl permission before the function runs: only principals of
-        # this account whose IAM policies allow that get in (no resource policy is needed, and none is
-        # added), and anyone else's request gets 403 without running it. The load tests sign with the
+        # caller's permissions before the function runs: only principals of this account whose IAM
+        # policies allow lambda:InvokeFunctionUrl and (for URLs made since October 2025)
+        # lambda:InvokeFunction on it get in (no resource policy is needed, and none is added), and
+        # anyone else's request gets 403 without running it. The load tests sign with the
         # caller's credentials; that client-side cost falls on this way only, and the report shows it.
         #
         # `-c functionUrlAuth=NONE` drops the check and adds a resource policy that lets anyone
