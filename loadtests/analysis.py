@@ -2,7 +2,8 @@
 
 Percentiles are computed from every recorded request, not from Locust's bucketed histogram.
 The steady numbers cover the hold only (the shape's ``hold`` mark onwards); the cold numbers
-split responses by the app's ``x-cold-start`` header.
+split responses by the app's ``x-cold-start`` header. Requests the client SigV4-signed carry
+``sign_ms``, the client-side time spent signing them (not part of ``ms``).
 """
 
 from __future__ import annotations
@@ -66,6 +67,20 @@ def time_series(
     return series
 
 
+def signing_summary(samples: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The client-side signing cost per request, or None when no request was signed."""
+    signed = np.asarray([r["sign_ms"] for r in samples if "sign_ms" in r], dtype=float)
+    if not signed.size:
+        return None
+    p50, p95, p99 = np.percentile(signed, [50, 95, 99])
+    summary = {"p50": p50, "p95": p95, "p99": p99, "mean": signed.mean(), "max": signed.max()}
+    return {
+        "requests": int(signed.size),
+        **{key: round(float(value), 4) for key, value in summary.items()},
+        "total_ms": round(float(signed.sum()), 2),
+    }
+
+
 def _errors(samples: list[dict[str, Any]]) -> dict[str, Any]:
     failed = [r for r in samples if not r["ok"]]
     by_status: dict[str, int] = {}
@@ -94,6 +109,7 @@ def summarize_steady(folder: Path) -> dict[str, Any]:
         **_errors(hold),
         "latency_ms": latency_summary([r["ms"] for r in hold if r["ok"]]),
         "cold_responses": sum(1 for r in samples if r["cold"]),
+        "signing_ms": signing_summary(hold),
         "hold_starts_at": round(hold_start - origin, 2),
         "series": time_series(samples, origin),
     }
@@ -113,4 +129,5 @@ def summarize_cold(folder: Path) -> dict[str, Any]:
         "cold_latencies_ms": [round(r["ms"], 2) for r in cold],
         "warm_latency_ms": latency_summary([r["ms"] for r in warm]),
         "first_response_ms": round(samples[0]["ms"], 2),
+        "signing_ms": signing_summary(samples),
     }

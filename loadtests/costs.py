@@ -1,9 +1,13 @@
-"""Idle monthly cost and cost per million requests, from the list-price table (loadtests/prices.json).
+"""Idle monthly cost and cost per million requests, from the list-price table (loadtests/prices.json),
+for the architecture each way was deployed for (``Sizing.architecture``).
 
 Idle: what a way costs per month with no traffic at its minimum size (1 instance, 1 task, 0
-Lambda environments): compute, the ALB and public IPv4 addresses. Per million requests: for
-Lambda, requests + GB-seconds at the measured mean duration; for EC2 and ECS, their hourly cost
-divided by the requests an hour holds at the measured throughput (i.e. fully used at that rate).
+Lambda environments): compute, the ALB and public IPv4 addresses. Per million requests:
+- Lambda: requests + GB-seconds at the mean *billed* duration of the function's CloudWatch REPORT
+  lines when a deployed run read them (what AWS charges), else at the client-measured mean latency;
+- EC2 and ECS: their hourly cost divided by the requests an hour holds at the measured throughput
+  (i.e. fully used at that rate). A burstable EC2 instance fully used runs above its baseline, so
+  unlimited mode's surplus credits are added: (vCPUs - baseline) x the surplus price per vCPU-hour.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 from loadtests.sizing import Sizing
 
 DEFAULT_PRICES = Path(__file__).resolve().parent / "prices.json"
+BILLED = "mean billed duration (the function's CloudWatch REPORT lines)"
+CLIENT_MEASURED = "mean latency measured by the client (no billed durations read)"
 
 
 def load_prices(path: Path | None = None) -> dict[str, Any]:
@@ -44,30 +50,58 @@ def hourly_cost(way: str, sizing: Sizing, prices: dict[str, Any]) -> float:
     raise ValueError(f"unknown way {way!r}")
 
 
+def ec2_surplus_credits_per_hour(sizing: Sizing, prices: dict[str, Any]) -> float:
+    """Unlimited mode at sustained 100% CPU: every vCPU-hour above the baseline is a surplus credit."""
+    ec2, kind = prices["ec2"], sizing.ec2_instance_type
+    above_baseline = ec2["vcpus"][kind] * (1 - ec2["baseline_cpu_fraction"][kind])
+    return float(above_baseline * ec2["unlimited_surplus_per_vcpu_hour"][kind] * sizing.ec2_min_instances)
+
+
 def idle_monthly_cost(way: str, sizing: Sizing, prices: dict[str, Any]) -> float:
     return round(hourly_cost(way, sizing, prices) * prices["hours_per_month"], 2)
+
+
+def lambda_cost_per_million(sizing: Sizing, prices: dict[str, Any], mean_ms: float) -> float:
+    lam = prices["lambda"]
+    gb_seconds = sizing.lambda_memory_mb / 1024 * mean_ms / 1000 * 1_000_000
+    return round(lam["per_million_requests"] + gb_seconds * lam["per_gb_second"][sizing.architecture], 2)
 
 
 def cost_per_million(
     way: str, sizing: Sizing, prices: dict[str, Any], throughput_rps: float | None, mean_ms: float | None
 ) -> float | None:
+    """Per million requests; for Lambda ``mean_ms`` is the duration it bills (or the best stand-in)."""
     if way == "lambda":
-        if mean_ms is None:
-            return None
-        lam = prices["lambda"]
-        gb_seconds = sizing.lambda_memory_mb / 1024 * mean_ms / 1000 * 1_000_000
-        return round(lam["per_million_requests"] + gb_seconds * lam["per_gb_second"][sizing.architecture], 2)
+        return None if mean_ms is None else lambda_cost_per_million(sizing, prices, mean_ms)
     if not throughput_rps:
         return None
-    return round(hourly_cost(way, sizing, prices) / (throughput_rps * 3600) * 1_000_000, 2)
+    hourly = hourly_cost(way, sizing, prices)
+    if way == "ec2":
+        hourly += ec2_surplus_credits_per_hour(sizing, prices)
+    return round(hourly / (throughput_rps * 3600) * 1_000_000, 2)
 
 
 def cost_rows(
-    way: str, sizing: Sizing, prices: dict[str, Any], steady: dict[str, Any] | None
+    way: str,
+    sizing: Sizing,
+    prices: dict[str, Any],
+    steady: dict[str, Any] | None,
+    billing: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The cost cells of one way; ``billing`` is what the function's REPORT lines said (AWS only)."""
     throughput = steady["throughput_rps"] if steady else None
     mean_ms = steady["latency_ms"]["mean"] if steady else None
-    return {
+    basis = CLIENT_MEASURED
+    billed_steady = (billing or {}).get("steady") or {}
+    if way == "lambda" and billed_steady.get("billed_ms_mean") is not None:
+        mean_ms, basis = billed_steady["billed_ms_mean"], BILLED
+    rows: dict[str, Any] = {
+        "architecture": sizing.architecture,
         "idle_monthly_usd": idle_monthly_cost(way, sizing, prices),
         "per_million_requests_usd": cost_per_million(way, sizing, prices, throughput, mean_ms),
     }
+    if way == "lambda":
+        rows["per_million_basis"] = basis
+    if way == "ec2":
+        rows["surplus_credits_per_hour_usd"] = round(ec2_surplus_credits_per_hour(sizing, prices), 4)
+    return rows

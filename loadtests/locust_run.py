@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from loadtests.signing import NO_AUTH, Auth
+
 SCENARIOS = ("steady", "cold")
 # Written by the locustfile (loadtests.users) beside the samples. This module must not import
 # Locust: importing it monkey-patches the standard library with gevent, which an orchestrating
@@ -79,8 +81,10 @@ def run_locust(
     out_dir: Path,
     settings: LoadSettings,
     progress: Callable[[str], None] | None = None,
+    auth: Auth = NO_AUTH,
 ) -> Path:
-    """Run one scenario to completion and return the folder holding its samples and Locust files."""
+    """Run one scenario to completion and return the folder holding its samples and Locust files;
+    ``auth`` says whether (and with what) the user signs its requests."""
     out_dir.mkdir(parents=True, exist_ok=True)
     planned = settings.planned_seconds(scenario)
     with (out_dir / "locust.out").open("w") as log:
@@ -88,7 +92,7 @@ def run_locust(
             locust_command(scenario, host, out_dir, settings),
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=locust_environment(),
+            env=auth.locust_environment(locust_environment()),
         )
         try:
             _wait(process, planned, out_dir, progress)

@@ -48,9 +48,16 @@ def _usd(value: float | None) -> str:
 def cold_start_cell(target: dict[str, Any]) -> str:
     start = target.get("cold_start") or {}
     cold = target.get("cold") or {}
+    split = (target.get("fairness") or {}).get("start")
     parts = []
     if start.get("seconds_to_first_success") is not None:
-        parts.append(f"{start['seconds_to_first_success']:.2f} s start to first success")
+        first = f"{start['seconds_to_first_success']:.2f} s start to first success"
+        if split:
+            first += (
+                f" (app start to ready {split['app_start_to_ready_seconds']:.2f} s + health checks "
+                f"{split['health_check_delay_seconds']:g} s)"
+            )
+        parts.append(first)
     if cold.get("cold_responses"):
         parts.append(f"cold requests p50 {_ms(cold['cold_latency_ms']['p50'])} (n={cold['cold_responses']})")
     inits = [
@@ -60,7 +67,54 @@ def cold_start_cell(target: dict[str, Any]) -> str:
     ]
     if inits:
         parts.append(f"init {_ms(sorted(inits)[len(inits) // 2])} median over {len(inits)} environments")
+    billed_cold = (target.get("billing") or {}).get("cold") or {}
+    if billed_cold.get("cold_starts"):
+        parts.append(
+            f"server-side {billed_cold['cold_starts']} inits, Init Duration p50 "
+            f"{_ms(billed_cold['init_ms']['p50'])} (REPORT lines)"
+        )
     return "; ".join(parts) or "n/a"
+
+
+def cost_per_million_cell(way: str, costs: dict[str, Any]) -> str:
+    cell = _usd(costs["per_million_requests_usd"])
+    if way == "ec2" and costs.get("surplus_credits_per_hour_usd") is not None:
+        surplus = costs["surplus_credits_per_hour_usd"]
+        cell += f" (incl. unlimited-mode surplus credits, ${surplus:.3f}/h at 100% CPU)"
+    if way == "lambda" and costs.get("per_million_basis"):
+        cell += f" (at the {costs['per_million_basis']})"
+    return cell
+
+
+def per_vcpu_cell(target: dict[str, Any]) -> str:
+    compute = (target.get("fairness") or {}).get("compute") or {}
+    if compute.get("throughput_per_vcpu") is None:
+        return "n/a"
+    per_vcpu, vcpus = compute["throughput_per_vcpu"], compute["vcpus"]
+    return f"{per_vcpu:,.1f} req/s per vCPU ({vcpus:g} vCPUs: {compute['basis']})"
+
+
+def signing_cell(steady: dict[str, Any] | None) -> str:
+    signing = (steady or {}).get("signing_ms")
+    if not signing:
+        return "none: plain HTTP requests"
+    return (
+        f"{signing['mean']:.3f} ms mean, p95 {signing['p95']:.3f} ms per request "
+        f"(n={signing['requests']:,}); client CPU, not in the latency"
+    )
+
+
+def billed_cell(way: str, target: dict[str, Any]) -> str:
+    if way != "lambda":
+        return "n/a: billed per hour while running"
+    billed = (target.get("billing") or {}).get("steady")
+    if not billed:
+        return "not read (local run: no CloudWatch REPORT lines)"
+    return (
+        f"{billed['invocations']:,} REPORT lines for {billed['client_responses']:,} responses; billed "
+        f"{_ms(billed['billed_ms_mean'])} mean vs duration p50 {_ms(billed['duration_ms']['p50'])}; "
+        f"{billed['environments']} environments, max memory used {billed['max_memory_used_mb'] or 0:g} MB"
+    )
 
 
 def latency_cell(steady: dict[str, Any] | None) -> str:
@@ -85,7 +139,8 @@ def decision_matrix(data: dict[str, Any]) -> list[str]:
     rows: list[tuple[str, dict[str, str]]] = [
         ("Cost (idle): lesson", {w: LESSON[w]["cost"] for w in ways}),
         ("Cost (idle): list price / month", {w: _usd(targets[w]["costs"]["idle_monthly_usd"]) for w in ways}),
-        ("Cost per 1M requests", {w: _usd(targets[w]["costs"]["per_million_requests_usd"]) for w in ways}),
+        ("Cost per 1M requests", {w: cost_per_million_cell(w, targets[w]["costs"]) for w in ways}),
+        ("Priced for architecture", {w: targets[w]["costs"]["architecture"] for w in ways}),
         ("Latency: lesson", {w: LESSON[w]["latency"] for w in ways}),
         (f"Latency p50/p95/p99 ({source})", {w: latency_cell(targets[w].get("steady")) for w in ways}),
         (
@@ -93,6 +148,10 @@ def decision_matrix(data: dict[str, Any]) -> list[str]:
             {w: f"{targets[w]['steady']['throughput_rps']:,.0f} req/s" if targets[w].get("steady") else "n/a"
              for w in ways},
         ),
+        (f"Throughput per vCPU ({source})", {w: per_vcpu_cell(targets[w]) for w in ways}),
+        ("Client-side SigV4 signing", {w: signing_cell(targets[w].get("steady")) for w in ways}),
+        ("Transport", {w: (targets[w].get("fairness") or {}).get("transport", "n/a") for w in ways}),
+        ("Lambda as billed, steady (CloudWatch)", {w: billed_cell(w, targets[w]) for w in ways}),
         ("Errors, steady", {w: errors_cell(targets[w].get("steady")) for w in ways}),
         ("Cold start: lesson", {w: LESSON[w]["cold"] for w in ways}),
         (f"Cold start ({source})", {w: cold_start_cell(targets[w]) for w in ways}),
@@ -104,6 +163,51 @@ def decision_matrix(data: dict[str, Any]) -> list[str]:
     lines = ["| | " + " | ".join(LABELS[w] for w in ways) + " |", "|---" * (len(ways) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(cells[w] for w in ways) + " |" for name, cells in rows]
     return lines
+
+
+def like_for_like(data: dict[str, Any]) -> list[str]:
+    """Where the three ways differ in ways the numbers alone would hide."""
+    on_aws = data["source"] == "AWS"
+    lines = [
+        "- **Compute.** The ways run on different amounts of CPU: "
+        + "; ".join(
+            f"{LABELS[w]}: {(t.get('fairness') or {}).get('compute', {}).get('basis', 'n/a')}"
+            for w, t in _ordered(data)
+        )
+        + ". Compare throughput per vCPU, not raw throughput. A t3/t4g is burstable: above its baseline "
+        "it spends CPU credits, and in unlimited mode (the default) sustained load bills surplus credits, "
+        "which the EC2 cost per 1M requests includes at 100% CPU.",
+        "- **TLS.** "
+        + (
+            "Only Lambda's Function URL is HTTPS, so only Lambda pays TLS handshakes (one per new "
+            "connection; Locust keeps connections open). The ALBs listen on plain HTTP."
+            if on_aws
+            else "Locally all three answer plain HTTP on 127.0.0.1. Deployed, only Lambda's Function URL "
+            "is HTTPS (TLS handshakes) and the ALBs are plain HTTP."
+        ),
+        "- **Auth.** Lambda's Function URL (auth AWS_IAM) takes only SigV4-signed requests; the client signs "
+        "each one (see the signing row: client CPU, not in the latency). The ALBs take plain requests.",
+        "- **Start time.** For EC2 and ECS, start to first success = the app's own start to /ready + "
+        "the load balancer's health checks (interval x healthy threshold) before it sends traffic; "
+        "the cold-start row shows both parts.",
+        "- **Lambda as billed.** "
+        + (
+            "Costs use the billed durations of the function's CloudWatch REPORT lines, and server-side "
+            "cold starts (Init Duration) are shown beside the client-side ones."
+            if on_aws
+            else "Locally there are no CloudWatch REPORT lines: the Lambda cost uses the client-measured "
+            "mean latency; `make compare` uses the billed durations."
+        ),
+        "- **Architecture.** Each way is priced for the architecture it "
+        + ("was deployed for (its stack's Architecture output): " if on_aws else "deploys with by default: ")
+        + ", ".join(f"{w} {t['costs']['architecture']}" for w, t in _ordered(data))
+        + ".",
+    ]
+    return lines
+
+
+def _ordered(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(w, data["targets"][w]) for w in WAYS if w in data["targets"]]
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -124,6 +228,10 @@ def markdown(data: dict[str, Any]) -> str:
         "requests + GB-seconds at the measured mean latency, EC2/ECS hourly cost at the measured throughput. "
         "Throughput and latency describe the machine that ran them"
         + (" (this host, not the AWS sizes)." if data["source"] != "AWS" else "."),
+        "",
+        "## Like for like, or stated",
+        "",
+        *like_for_like(data),
         "",
         "## How each way ran",
         "",

@@ -1,5 +1,5 @@
 """What a comparison run has in common, locally or on AWS: run ids, the folder, the two scenarios
-against one target, and the report data.
+against one target (each after the target answers /ready), and the report data.
 """
 
 from __future__ import annotations
@@ -9,18 +9,25 @@ import os
 import signal
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from infra.common.sizing import READY_PATH
+from loadtests import signing
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.costs import DEFAULT_PRICES, cost_rows, load_prices
 from loadtests.locust_run import LoadSettings, run_locust
 from loadtests.report import terminal_summary, write_report
-from loadtests.sizing import deployed_sizing
+from loadtests.signing import DEMO_AUTH, NO_AUTH, Auth
+from loadtests.sizing import deployed_sizing, fairness
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORTS_DIR = REPO_ROOT / "reports"
+READY_TIMEOUT_SECONDS = 300.0
 
 
 def new_run_id(kind: str) -> str:
@@ -63,10 +70,56 @@ def load_settings(args: argparse.Namespace) -> LoadSettings:
     )
 
 
-def run_scenario(way: str, scenario: str, url: str, run_dir: Path, settings: LoadSettings) -> dict[str, Any]:
-    say(f"[{way}] {scenario}: Locust against {url}")
+def local_auth(way: str) -> Auth:
+    """How the demo calls a local way: the Function URL signed by the demo's fake identity, as the
+    deployed one (auth AWS_IAM) is signed by the caller's; the others in plain HTTP."""
+    return DEMO_AUTH if way == "lambda" else NO_AUTH
+
+
+def http_status(url: str, auth: Auth, timeout: float = 10.0) -> int | None:
+    """GET ``url`` (signed when ``auth`` says so): its HTTP status, or None when nothing answered."""
+    try:
+        with urllib.request.urlopen(signing.request(auth, "GET", url), timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def wait_until_ready(
+    url: str,
+    auth: Auth,
+    timeout: float = READY_TIMEOUT_SECONDS,
+    interval: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
+    """Seconds until GET {url}/ready answered 200; TimeoutError naming the last status otherwise,
+    and PermissionError at once on 401/403 (a request refused for its auth will not get in later)."""
+    started = time.monotonic()
+    while (status := http_status(f"{url}{READY_PATH}", auth)) != 200:
+        if status in (401, 403):
+            raise PermissionError(f"{url}{READY_PATH} answered {status}: the request's signature was refused")
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{url}{READY_PATH} not ready after {timeout:.0f} s (last answer: {status})")
+        sleep(interval)
+    return time.monotonic() - started
+
+
+def run_scenario(
+    way: str, scenario: str, url: str, run_dir: Path, settings: LoadSettings, auth: Auth | None = None
+) -> dict[str, Any]:
+    """One Locust scenario against one target, once it answers /ready. ``auth`` None: the demo's
+    (``local_auth``). Lambda's cold burst is the exception: a /ready request would take one of the
+    fresh environments the burst is there to meet, so there the function's own state is the
+    readiness (the ``function_updated`` waiter on AWS; locally the pool was just emptied)."""
+    auth = local_auth(way) if auth is None else auth
+    if not (way == "lambda" and scenario == "cold"):
+        waited = wait_until_ready(url, auth)
+        say(f"[{way}] {url}{READY_PATH} answered 200 after {waited:.1f} s")
+    say(f"[{way}] {scenario}: Locust against {url}" + (" (requests SigV4-signed)" if auth.signs else ""))
     folder = run_locust(
-        scenario, url, run_dir / way / scenario, settings, progress=lambda m: say(f"[{way}]   {m}")
+        scenario, url, run_dir / way / scenario, settings, progress=lambda m: say(f"[{way}]   {m}"), auth=auth
     )
     return summarize_steady(folder) if scenario == "steady" else summarize_cold(folder)
 
@@ -74,10 +127,14 @@ def run_scenario(way: str, scenario: str, url: str, run_dir: Path, settings: Loa
 def report_data(
     run_id: str, source: str, note: str, settings: LoadSettings, targets: dict[str, Any], prices_path: Path
 ) -> dict[str, Any]:
+    """Everything the report shows. Each target is priced for its own ``architecture`` (a deployed
+    stack's Architecture output; locally the default) and gets its like-for-like ``fairness`` block."""
     sizing = deployed_sizing()
     prices = load_prices(prices_path)
     for way, target in targets.items():
-        target["costs"] = cost_rows(way, sizing, prices, target.get("steady"))
+        target_sizing = deployed_sizing(target.setdefault("architecture", sizing.architecture))
+        target["costs"] = cost_rows(way, target_sizing, prices, target.get("steady"), target.get("billing"))
+        target["fairness"] = fairness(way, source, target, target_sizing, prices, settings, os.cpu_count())
     return {
         "run_id": run_id,
         "source": source,

@@ -1,5 +1,9 @@
 """The simulated client: a Locust ``FastHttpUser`` that POSTs held-out rows to /predict.
 
+Against a Function URL with auth ``AWS_IAM`` (``LOADTEST_SIGV4_REGION`` set, see
+``loadtests.signing``) every request is SigV4-signed with the caller's credentials first; the time
+spent signing is recorded per request (``sign_ms``) and is not part of the measured latency.
+
 Every response is also written to a JSON-lines file (one per Locust process, so distributed
 runs with ``--processes`` need no locking) with its start time, duration, status and the app's
 ``x-cold-start`` header. The report computes percentiles, cold/warm splits and time series from
@@ -11,15 +15,21 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+import botocore.session
 from locust import FastHttpUser, constant, constant_pacing, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from loadtests.locust_run import PHASES_FILE
 from loadtests.payloads import PayloadSampler, load_holdout
+from loadtests.signing import REGION_VARIABLE, timed_signed_headers
+
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+Signer = Callable[[str, bytes], tuple[dict[str, str], float]]
 
 
 @events.init_command_line_parser.add_listener
@@ -91,6 +101,7 @@ def record_sample(
     response: Any = None,
     exception: BaseException | None = None,
     start_time: float | None = None,
+    context: dict[str, Any] | None = None,
     **_: Any,
 ) -> None:
     if _environment is None:
@@ -106,6 +117,8 @@ def record_sample(
     }
     if exception is not None:
         row["error"] = str(exception)[:200]
+    if context and "sign_ms" in context:
+        row["sign_ms"] = round(context["sign_ms"], 4)
     recorder.record(_environment, row)
 
 
@@ -137,6 +150,7 @@ class PredictUser(FastHttpUser):
         pacing = getattr(options, "pacing", 0.0)
         self.sampler = PayloadSampler(load_holdout(), batch_size, seed=id(self))
         self.pace = constant_pacing(pacing) if pacing > 0 else constant(0)
+        self.sign = sigv4_signer(os.environ.get(REGION_VARIABLE))
 
     def wait_time(self) -> float:
         return float(self.pace(self))
@@ -144,8 +158,28 @@ class PredictUser(FastHttpUser):
     @task
     def predict(self) -> None:
         body = self.sampler.next_body()
-        with self.client.post("/predict", json=body, name="/predict", catch_response=True) as response:
+        data = json.dumps(body)  # ASCII (ensure_ascii): the bytes signed are the bytes sent
+        headers, context = JSON_HEADERS, {}
+        if self.sign is not None:
+            headers, context["sign_ms"] = self.sign(f"{str(self.host).rstrip('/')}/predict", data.encode())
+        with self.client.post(
+            "/predict", data=data, headers=headers, name="/predict", catch_response=True, context=context
+        ) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
             elif len((response.json() or {}).get("predictions", [])) != len(body["instances"]):
                 response.failure("wrong number of predictions")
+
+
+def sigv4_signer(region: str | None) -> Signer | None:
+    """Signs a POST for the Function URL in ``region`` with the SDK's credentials (None: no signing)."""
+    if not region:
+        return None
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is None:
+        raise RuntimeError(f"{REGION_VARIABLE} is set but no AWS credentials were found to sign with")
+
+    def sign(url: str, data: bytes) -> tuple[dict[str, str], float]:
+        return timed_signed_headers(credentials, region, "POST", url, data, JSON_HEADERS)
+
+    return sign

@@ -33,8 +33,10 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from loadtests.local.process import LOOPBACK, ManagedProcess, free_port
+from loadtests.local.sigv4 import DEMO_IDENTITY, DEMO_REGION, Forbidden, Identity, verify
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+AUTH_TYPES = ("AWS_IAM", "NONE")  # a Function URL's AuthType
 ADMIN_PREFIX = "/_local"
 URL_ID = "local0functionurl0000000000000000"
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
@@ -48,9 +50,16 @@ _INIT_DURATION = (
 
 # ---------------------------------------------------------------- HTTP <-> Function URL event
 def function_url_event(
-    method: str, path: str, query: str, headers: list[tuple[bytes, bytes]], body: bytes, source_ip: str
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    source_ip: str,
+    caller: Identity | None = None,
 ) -> dict[str, Any]:
-    """The event Lambda builds for a Function URL request (API Gateway HTTP API payload format 2.0)."""
+    """The event Lambda builds for a Function URL request (API Gateway HTTP API payload format 2.0);
+    ``caller`` is the IAM identity that signed it when the URL's auth is AWS_IAM."""
     merged: dict[str, str] = {}
     cookies: list[str] = []
     for raw_name, raw_value in headers:
@@ -86,6 +95,9 @@ def function_url_event(
         },
         "isBase64Encoded": False,
     }
+    if caller is not None:
+        event["requestContext"]["accountId"] = caller.account_id
+        event["requestContext"]["authorizer"] = caller.authorizer()
     if cookies:
         event["cookies"] = cookies
     if query:
@@ -300,11 +312,25 @@ def read_init_duration(log_path: Path, wait_seconds: float = 1.0) -> float | Non
 
 # ---------------------------------------------------------------- the HTTP front door
 class FunctionUrlApp:
-    """A plain ASGI app: every request becomes one invoke on the pool."""
+    """A plain ASGI app: every request becomes one invoke on the pool. With auth ``AWS_IAM`` a request
+    must be SigV4-signed by a known identity (``loadtests.local.sigv4``; the demo's fake one by
+    default) or it gets 403 without reaching the function, as on AWS."""
 
-    def __init__(self, pool: EnvironmentPool, reap_every: float = 1.0) -> None:
+    def __init__(
+        self,
+        pool: EnvironmentPool,
+        reap_every: float = 1.0,
+        auth_type: str = "NONE",
+        region: str = DEMO_REGION,
+        identities: tuple[Identity, ...] = (DEMO_IDENTITY,),
+    ) -> None:
+        if auth_type not in AUTH_TYPES:
+            raise ValueError(f"auth_type={auth_type!r}: use one of {AUTH_TYPES}")
         self.pool = pool
         self.reap_every = reap_every
+        self.auth_type = auth_type
+        self.region = region
+        self.identities = {identity.access_key_id: identity for identity in identities}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -322,8 +348,14 @@ class FunctionUrlApp:
             if not message.get("more_body"):
                 break
         client = scope.get("client") or (LOOPBACK, 0)
+        query = scope["query_string"].decode()
+        try:
+            caller = self._caller(scope, query, body)
+        except Forbidden as denied:
+            await self._respond(send, 403, [(b"x-amzn-errortype", b"AccessDeniedException")], denied)
+            return
         event = function_url_event(
-            scope["method"], scope["path"], scope["query_string"].decode(), scope["headers"], body, client[0]
+            scope["method"], scope["path"], query, scope["headers"], body, client[0], caller
         )
         try:
             result, _ = await self.pool.invoke(event)
@@ -336,6 +368,26 @@ class FunctionUrlApp:
             payload = json.dumps({"Message": f"Internal Server Error ({type(error).__name__})"}).encode()
         headers = [h for h in headers if h[0] != b"content-length"]
         headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _caller(self, scope: Scope, query: str, body: bytes) -> Identity | None:
+        """Who signed the request (AWS_IAM), or None (NONE); Forbidden when it is not signed right."""
+        if self.auth_type == "NONE":
+            return None
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        return verify(scope["method"], raw_path, query, scope["headers"], body, self.identities, self.region)
+
+    @staticmethod
+    async def _respond(
+        send: Send, status: int, headers: list[tuple[bytes, bytes]], message: Exception
+    ) -> None:
+        payload = json.dumps({"Message": str(message)}).encode()
+        headers = [
+            *headers,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -376,10 +428,10 @@ class FunctionUrlApp:
             await asyncio.to_thread(self.pool.retire_idle)
 
 
-def serve(pool: EnvironmentPool, port: int) -> None:
+def serve(pool: EnvironmentPool, port: int, auth_type: str = "NONE") -> None:
     """Serve the Function URL on 127.0.0.1:port until SIGINT/SIGTERM; environments stop on shutdown."""
     uvicorn.run(
-        FunctionUrlApp(pool),
+        FunctionUrlApp(pool, auth_type=auth_type),
         host=LOOPBACK,
         port=port,
         log_level="warning",

@@ -26,7 +26,7 @@ from loadtests.local.containers import (
     remove_container,
     start_container,
 )
-from loadtests.local.function_url import EnvironmentPool, Launcher, serve
+from loadtests.local.function_url import AUTH_TYPES, EnvironmentPool, Launcher, serve
 from loadtests.local.process import LOOPBACK, ManagedProcess, free_port
 
 HANDLER = "serving.lambda_handler.handler"
@@ -116,6 +116,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout-seconds", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--idle-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--auth-type",
+        choices=AUTH_TYPES,
+        default="NONE",
+        help="AWS_IAM: only SigV4 requests signed by the demo's fake identity get through (403 otherwise)",
+    )
     return parser.parse_args(argv)
 
 
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         idle_timeout=args.idle_timeout,
         invoke_timeout=args.timeout_seconds + 5,
     )
-    serve(pool, args.port)
+    serve(pool, args.port, args.auth_type)
 
 
 if __name__ == "__main__":
