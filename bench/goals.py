@@ -100,6 +100,14 @@ GOALS = [
         _batch_ratio,
     ),
     Goal(
+        "worst_invalid_vs_largest_valid",
+        "worst invalid /predict request <= 2x the largest valid one (in process, via Mangum)",
+        "x",
+        2.0,
+        True,
+        lambda figures: figures["paired_ratios"]["worst_invalid_vs_largest_valid"],
+    ),
+    Goal(
         "lambda_image_added_mb",
         "the Lambda image adds <= 200 MB over its base",
         "MB",
@@ -130,6 +138,10 @@ CONTEXT = {
     "http_app_predict_vs_asgi_floor_predict": _ratio(
         "http_requests_per_s", "app_predict", "asgi_floor_predict"
     ),
+    # The same worst invalid request against the fast path's largest request (arrays, not objects).
+    "worst_invalid_vs_largest_valid_arrays": lambda figures: figures["paired_ratios"][
+        "worst_invalid_vs_largest_valid_arrays"
+    ],
 }
 
 

@@ -1,7 +1,8 @@
 """In-process figures, run in a child process of the bench (``python -m bench.inprocess``):
 
 * warm per-request cost through each Lambda handler (Mangum) with a real Function URL event;
-* batch throughput through the app's handler against raw onnxruntime on the same rows.
+* batch throughput through the app's handler against raw onnxruntime on the same rows;
+* the cost of the worst invalid requests against the largest valid one, through the app's handler.
 
 Its stdout is the app's request log (discarded by the parent); the result is a JSON file.
 """
@@ -18,20 +19,30 @@ from typing import Any
 import numpy as np
 
 from bench.timing import interleaved, median
-from bench.workloads import LambdaContext, batch_array, function_url_event, predict_body
+from bench.workloads import (
+    LambdaContext,
+    batch_array,
+    function_url_event,
+    invalid_bodies,
+    largest_valid_array_body,
+    largest_valid_body,
+    predict_body,
+)
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def _invoke(handler: Handler, event: dict[str, Any]) -> Callable[[], object]:
+def _invoke(
+    handler: Handler, event: dict[str, Any], statuses: range = range(200, 201)
+) -> Callable[[], object]:
     context = LambdaContext()
 
     def call() -> dict[str, Any]:
         return handler(event, context)
 
     response = call()
-    if response["statusCode"] != 200:
-        raise RuntimeError(f"warm-up call failed: {response}")
+    if response["statusCode"] not in statuses:
+        raise RuntimeError(f"warm-up call failed: {str(response)[:2000]}")
     return call
 
 
@@ -85,6 +96,35 @@ def batch_throughput(sizes: list[int], rounds: int, min_seconds: float) -> dict[
     return results
 
 
+def invalid_input(rounds: int, min_seconds: float) -> dict[str, Any]:
+    """Seconds per request of the largest valid /predict body (the one the body limit is sized
+    from), the same batch as arrays, and each of the worst invalid bodies (each must get a 4xx)."""
+    from serving import lambda_handler
+    from serving.app import model, settings
+    from serving.schemas import body_limit
+
+    names, batch_limit = model.feature_names, settings.max_batch_size
+    limit = settings.max_body_bytes or body_limit(names, batch_limit)
+    valid = {
+        "largest_valid": largest_valid_body(names, batch_limit),
+        "largest_valid_arrays": largest_valid_array_body(len(names), batch_limit),
+    }
+    targets = {
+        name: _invoke(lambda_handler.handler, function_url_event("POST", "/predict", body))
+        for name, body in valid.items()
+    }
+    for name, body in invalid_bodies(len(names), batch_limit, limit).items():
+        event = function_url_event("POST", "/predict", body)
+        targets[name] = _invoke(lambda_handler.handler, event, statuses=range(400, 500))
+    samples = interleaved(targets, rounds, min_seconds)
+    return {
+        "body_limit_bytes": limit,
+        "requests": {
+            name: {"median_us": median(values) * 1e6, "rounds_s": values} for name, values in samples.items()
+        },
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
@@ -96,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "warm_request": warm_request(args.rounds, args.seconds),
         "batch": batch_throughput(args.batch_sizes, args.rounds, args.seconds),
+        "invalid_input": invalid_input(args.rounds, args.seconds),
     }
     args.out.write_text(json.dumps(result, indent=2))
     return 0

@@ -63,6 +63,11 @@ def run(params: Parameters, with_images: bool) -> dict[str, Any]:
             size: {name: entry["rows_per_s"] for name, entry in targets.items()}
             for size, targets in inprocess["batch"].items()
         },
+        # The largest valid /predict request and the worst invalid ones, through the handler.
+        "invalid_input_us": {
+            name: entry["median_us"] for name, entry in inprocess["invalid_input"]["requests"].items()
+        },
+        "body_limit_bytes": inprocess["invalid_input"]["body_limit_bytes"],
         # Medians of round-by-round ratios (each round measures both sides back to back).
         "paired_ratios": _paired_ratios(inprocess, cold),
         "cold_start_s": cold["median_s"],
@@ -100,7 +105,19 @@ def _paired_ratios(inprocess: dict[str, Any], cold: dict[str, Any]) -> dict[str,
         # rows/s is size / seconds, so the rows/s ratio is the inverse ratio of seconds.
         seconds = (targets["onnxruntime_run"]["rounds_s"], targets["app"]["rounds_s"])
         ratios[f"batch_{size}_app_vs_onnxruntime"] = paired_ratio(*seconds)
+    requests = {name: entry["rounds_s"] for name, entry in inprocess["invalid_input"]["requests"].items()}
+    worst_invalid = [
+        max(costs) for costs in zip(*(requests[name] for name in invalid_names(requests)), strict=True)
+    ]
+    ratios["worst_invalid_vs_largest_valid"] = paired_ratio(worst_invalid, requests["largest_valid"])
+    ratios["worst_invalid_vs_largest_valid_arrays"] = paired_ratio(
+        worst_invalid, requests["largest_valid_arrays"]
+    )
     return ratios
+
+
+def invalid_names(requests: dict[str, Any]) -> list[str]:
+    return [name for name in requests if not name.startswith("largest_valid")]
 
 
 def _inprocess(params: Parameters, naive_env: dict[str, str], out: Path) -> dict[str, Any]:

@@ -18,6 +18,14 @@ LABELS = {
     "naive_predict": "naive peer POST /predict",
     "floor_onnxruntime": "floor: numpy + onnxruntime + session",
     "floor_fastapi": "floor: the same + import fastapi",
+    "largest_valid": "largest valid: full batch, object rows",
+    "largest_valid_arrays": "the same batch as arrays",
+    "rows_one_value_short": "invalid: every row one value short",
+    "one_row_of_unknown_keys": "invalid: one row of ~13,000 unknown keys",
+    "strings_in_every_row": "invalid: strings in every cell",
+    "empty_rows": "invalid: 13,000 empty rows",
+    "one_huge_number": "invalid: one number as long as the limit",
+    "many_tiny_values": "invalid: tiny values up to the limit",
 }
 
 
@@ -52,6 +60,19 @@ def render(results: dict[str, Any]) -> str:
             lines.append(_row(label, f"{entry[name]:,.0f}", entry[name] / entry["onnxruntime_run"]))
         label = f"batch {int(size):>5}: app, median of per-round ratios"
         lines.append(_row(label, "", paired[f"batch_{size}_app_vs_onnxruntime"]))
+
+    invalid = figures["invalid_input_us"]
+    _section(
+        lines,
+        f"Invalid input via Mangum, bodies up to the limit ({figures['body_limit_bytes']:,} B)",
+        "us/request",
+        "x largest valid",
+    )
+    for name, value in invalid.items():
+        lines.append(_row(LABELS[name], f"{value:,.0f}", value / invalid["largest_valid"]))
+    lines.append(
+        _row("worst invalid, median of per-round ratios", "", paired["worst_invalid_vs_largest_valid"])
+    )
 
     cold = figures["cold_start_s"]
     _section(lines, "Cold start: fresh process to first 200 (median)", "seconds", "x floor+fastapi")

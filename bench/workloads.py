@@ -102,3 +102,57 @@ class LambdaContext:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 30_000
+
+
+# ---- the cost of invalid input (issue 9): the largest valid request against the worst invalid ones
+def largest_valid_body(feature_names: list[str], max_batch_size: int) -> bytes:
+    """The largest valid /predict body, the one the body limit is sized from
+    (``serving.schemas.largest_valid_body_bytes``): a full batch of object rows whose every
+    value takes the most characters a number needs."""
+    from serving.schemas import LONGEST_NUMBER
+
+    return json.dumps({"instances": [dict.fromkeys(feature_names, LONGEST_NUMBER)] * max_batch_size}).encode()
+
+
+def largest_valid_array_body(n_features: int, max_batch_size: int) -> bytes:
+    """The same full batch as arrays: the fast path's largest request."""
+    from serving.schemas import LONGEST_NUMBER
+
+    return json.dumps({"instances": [[LONGEST_NUMBER] * n_features] * max_batch_size}).encode()
+
+
+def invalid_bodies(n_features: int, max_batch_size: int, body_limit: int) -> dict[str, bytes]:
+    """Invalid bodies that cost the parsers the most, each as close to the body limit as it gets.
+
+    A parser pays per value it builds, so each case has as many values as the app lets through
+    to a parser (one comma short of a full batch's ``max_batch_size * n_features`` values), each
+    made as long as the limit allows; the last case is what the value count refuses unparsed.
+    """
+    values = max_batch_size * n_features - 1  # values the app hands to a parser, at most
+    room = body_limit - 100  # minus the envelope and brackets
+    per_value = room // values - 4  # characters per value after its comma, quotes, colon
+
+    def body(instances: str) -> bytes:
+        encoded = ('{"instances": [' + instances + "]}").encode()
+        assert len(encoded) <= body_limit, (len(encoded), body_limit)
+        return encoded
+
+    short_row = ",".join(["0." + "1" * per_value] * (n_features - 1))
+    return {
+        # Every row one value short: both parsers run, and every number is as long as can be.
+        "rows_one_value_short": body(",".join(["[" + short_row + "]"] * max_batch_size)),
+        # One object row with ~13,000 unknown keys: a JSON object as big as the limit lets through.
+        "one_row_of_unknown_keys": body(
+            "{" + ",".join(f'"{i:0{per_value - 2}d}":0' for i in range(values)) + "}"
+        ),
+        # Strings where numbers belong, in every cell of a full batch.
+        "strings_in_every_row": body(
+            ",".join(["[" + ",".join(['"' + "s" * per_value + '"'] * n_features) + "]"] * max_batch_size)
+        ),
+        # Empty rows, thirteen times the batch limit of them.
+        "empty_rows": body(",".join(["[]"] * (values + 1))),
+        # One number as long as the body limit allows.
+        "one_huge_number": body("[" + "1" * (room - 10) + "]"),
+        # Tiny values that fill the limit: refused by counting, before any parser.
+        "many_tiny_values": body("[" + ",".join(["0"] * (room // 2)) + "]"),
+    }

@@ -45,7 +45,19 @@ def test_every_figure_is_a_positive_number(quick_run: tuple[dict[str, Any], str]
     assert set(figures["batch_rows_per_s"]) == {"1", "32", "1000"}
     assert set(figures["cold_start_s"]) == {"floor_onnxruntime", "floor_fastapi", "app", "naive_peer"}
     assert set(figures["peak_rss_bytes"]) == {"app_worker", "naive_peer_worker"}
+    assert set(figures["invalid_input_us"]) == {
+        "largest_valid",
+        "largest_valid_arrays",
+        "rows_one_value_short",
+        "one_row_of_unknown_keys",
+        "strings_in_every_row",
+        "empty_rows",
+        "one_huge_number",
+        "many_tiny_values",
+    }
+    assert figures["body_limit_bytes"] > 0
     numbers = [
+        *figures["invalid_input_us"].values(),
         *figures["warm_request_us"].values(),
         *figures["http_requests_per_s"].values(),
         *(rate for size in figures["batch_rows_per_s"].values() for rate in size.values()),
@@ -61,6 +73,8 @@ def test_every_figure_is_a_positive_number(quick_run: tuple[dict[str, Any], str]
         "batch_1_app_vs_onnxruntime",
         "batch_32_app_vs_onnxruntime",
         "batch_1000_app_vs_onnxruntime",
+        "worst_invalid_vs_largest_valid",
+        "worst_invalid_vs_largest_valid_arrays",
     }
     assert all(_is_positive_number(ratio) for ratio in figures["paired_ratios"].values())
     assert figures["images"] == {"skipped": "--no-images"}
