@@ -21,3 +21,9 @@ def test_nonsense_settings_fail_at_start_not_at_first_request(monkeypatch: pytes
     monkeypatch.setenv("APP_MAX_BATCH_SIZE", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_the_body_limit_is_derived_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().max_body_bytes is None  # the app sizes it: serving.schemas.body_limit
+    monkeypatch.setenv("APP_MAX_BODY_BYTES", "2048")
+    assert Settings().max_body_bytes == 2048
