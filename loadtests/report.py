@@ -295,7 +295,8 @@ def write_charts(data: dict[str, Any], out_dir: Path) -> list[Path]:
     series = {"start to first success": [s * 1000 for s in first], "cold request p50": cold_ms,
               "warm request p50": warm_ms}  # fmt: skip
     _bar_group(axis, cold_ways, series, "ms (log scale)")
-    axis.set_yscale("log")
+    if any(value > 0 for values in series.values() for value in values):
+        axis.set_yscale("log")  # a steady-only run has nothing to put on it
     axis.set_title(f"Cold vs warm ({data['source']})")
     figure.tight_layout()
     figure.savefig(paths[1], dpi=110)

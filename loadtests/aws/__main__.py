@@ -2,8 +2,12 @@
 deployed stacks (found through their CloudFormation outputs), then the same report as `make demo`.
 
 Needs AWS credentials for the account the stacks live in (the usual AWS_PROFILE / AWS_REGION).
-The cold scenario changes the deployments: it scales the ECS service and the EC2 Auto Scaling
-group to 0 and back, and updates the Lambda function's configuration.
+Before anything changes, every stack must be stable and every endpoint must answer /health from
+this machine (else one line says why). The cold scenario changes the deployments: it scales the
+ECS service and the EC2 Auto Scaling group to 0 and back, and updates the Lambda function's
+configuration. Requests to a Function URL with auth AWS_IAM are SigV4-signed with the caller's
+credentials. After the Lambda runs, the function's REPORT log lines give its billed durations and
+server-side cold starts.
 
     python -m loadtests.aws --targets lambda --scenarios cold
     python -m loadtests.aws --scenarios cold,steady --hold 300 --users 50 --processes 4
@@ -12,22 +16,27 @@ group to 0 and back, and updates the Lambda function's configuration.
 from __future__ import annotations
 
 import argparse
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from infra.common.credentials import NO_REGION
 from infra.common.names import (
     OUTPUT_ASG_NAME,
     OUTPUT_CLUSTER_NAME,
     OUTPUT_FUNCTION_NAME,
+    OUTPUT_LOG_GROUP_NAME,
     OUTPUT_SERVICE_NAME,
     WAYS,
     Way,
 )
+from loadtests.aws.billing import billed_scenarios
 from loadtests.aws.cold import Forced, force_ec2_cold, force_ecs_cold, force_lambda_cold, predict_succeeds
-from loadtests.aws.discovery import Deployment, discover
+from loadtests.aws.discovery import Deployment, StackNotReady, discover
+from loadtests.aws.preflight import EndpointsUnreachable, check_endpoints
 from loadtests.locust_run import SCENARIOS, LoadSettings
 from loadtests.run import (
     add_load_options,
@@ -39,6 +48,7 @@ from loadtests.run import (
     run_scenario,
     say,
 )
+from loadtests.signing import AUTH_IAM, NO_AUTH, Auth
 from loadtests.sizing import deployed_sizing
 
 AWS_DEFAULTS = LoadSettings(
@@ -60,8 +70,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: cold,steady")
     parser.add_argument("--region", default=None, help="default: the AWS SDK's (AWS_REGION / profile)")
     parser.add_argument("--run-id", default=None)
+    parser.add_argument(
+        "--logs-wait",
+        type=float,
+        default=120.0,
+        help="s to wait for the Lambda's REPORT log lines to reach CloudWatch after each run",
+    )
     add_load_options(parser, AWS_DEFAULTS)
     return parser.parse_args(argv)
+
+
+def auth_for(deployment: Deployment, region: str) -> Auth:
+    """SigV4 with the caller's credentials for a Function URL with auth AWS_IAM; plain HTTP otherwise."""
+    return Auth(AUTH_IAM, region) if deployment.signed else NO_AUTH
 
 
 def force_cold(deployment: Deployment, session: Any) -> Forced:
@@ -70,7 +91,7 @@ def force_cold(deployment: Deployment, session: Any) -> Forced:
     if deployment.way == "lambda":
         return force_lambda_cold(session.client("lambda"), outputs[OUTPUT_FUNCTION_NAME])
     if deployment.way == "ecs":
-        tasks = deployed_sizing().fargate_min_tasks
+        tasks = deployed_sizing(deployment.architecture).fargate_min_tasks
         client = session.client("ecs")
         return force_ecs_cold(
             client, outputs[OUTPUT_CLUSTER_NAME], outputs[OUTPUT_SERVICE_NAME], tasks, probe
@@ -79,17 +100,32 @@ def force_cold(deployment: Deployment, session: Any) -> Forced:
 
 
 def measure(
-    deployment: Deployment, session: Any, scenarios: list[str], run_dir: Path, settings: LoadSettings
+    deployment: Deployment,
+    auth: Auth,
+    session: Any,
+    scenarios: list[str],
+    run_dir: Path,
+    settings: LoadSettings,
+    logs_wait: float,
 ) -> dict[str, Any]:
     way, url = deployment.way, deployment.endpoint_url
-    result: dict[str, Any] = {"how": f"{HOW[way]} ({deployment.stack_name})", "details": {"endpoint": url}}
+    result: dict[str, Any] = {
+        "how": f"{HOW[way]} ({deployment.stack_name})",
+        "architecture": deployment.architecture,
+        "details": {"endpoint": url, "auth": auth.type},
+    }
     if "cold" in scenarios:
         say(f"[{way}] forcing fresh execution environments ...")
         forced = force_cold(deployment, session)
         result["cold_start"] = {**asdict(forced), "first_response_was_cold": None}
-        result["cold"] = run_scenario(way, "cold", url, run_dir, settings)
+        result["cold"] = run_scenario(way, "cold", url, run_dir, settings, auth)
     if "steady" in scenarios:
-        result["steady"] = run_scenario(way, "steady", url, run_dir, settings)
+        result["steady"] = run_scenario(way, "steady", url, run_dir, settings, auth)
+    if way == "lambda":
+        log_group = deployment.outputs[OUTPUT_LOG_GROUP_NAME]
+        say(f"[{way}] reading the function's REPORT lines from {log_group} ...")
+        ran = [s for s in SCENARIOS if s in scenarios]
+        result["billing"] = billed_scenarios(session.client("logs"), log_group, run_dir / way, ran, logs_wait)
     return result
 
 
@@ -98,16 +134,28 @@ def main(argv: list[str] | None = None) -> Path:
     exit_on_sigterm()
     settings = load_settings(args)
     session = boto3.session.Session(region_name=args.region)
-    cloudformation = session.client("cloudformation")
+    if not session.region_name:
+        raise SystemExit(NO_REGION)
     ways: list[Way] = [w for w in WAYS if w in args.targets.split(",")]
     scenarios = [s for s in SCENARIOS if s in args.scenarios.split(",")]
-    deployments = {way: discover(way, cloudformation) for way in ways}
+    try:
+        cloudformation = session.client("cloudformation")
+        deployments = {way: discover(way, cloudformation) for way in ways}
+        auths = {way: auth_for(deployments[way], session.region_name) for way in ways}
+        check_endpoints(deployments, auths)
+    except (StackNotReady, EndpointsUnreachable) as error:
+        raise SystemExit(str(error)) from None
     run_id = args.run_id or new_run_id("aws")
     run_dir = args.out / run_id
+    started = time.time()
     targets: dict[str, Any] = {
-        way: measure(deployments[way], session, scenarios, run_dir, settings) for way in ways
+        way: measure(deployments[way], auths[way], session, scenarios, run_dir, settings, args.logs_wait)
+        for way in ways
     }
-    note = f"Deployed stacks in {session.region_name}, measured from this machine over the internet."
+    note = (
+        f"Deployed stacks in {session.region_name}, measured from this machine over the internet "
+        f"({time.time() - started:.0f} s)."
+    )
     data = report_data(run_id, "AWS", note, settings, targets, args.prices)
     return publish_report(data, run_dir)
 

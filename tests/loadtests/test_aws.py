@@ -1,12 +1,16 @@
-"""The AWS side against moto (CloudFormation, ECS, Auto Scaling) and botocore's Stubber (Lambda:
-moto cannot run image functions, and its update state is not the real one). Nothing reaches AWS."""
+"""The AWS side against moto (CloudFormation, ECS, Auto Scaling, CloudWatch Logs) and botocore's
+Stubber (Lambda: moto cannot run image functions, and its update state is not the real one), with
+every endpoint a local HTTP server on 127.0.0.1. Nothing reaches AWS."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +19,22 @@ import pytest
 from botocore.exceptions import WaiterError
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
+from moto.cloudformation.models import cloudformation_backends
+from moto.core import DEFAULT_ACCOUNT_ID
 
-from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES
+from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES, Way
 from loadtests.aws.__main__ import main as aws_main
+from loadtests.aws.billing import billed_scenarios, parse_report, read_reports
 from loadtests.aws.cold import COLD_TOKEN_VARIABLE, force_ec2_cold, force_ecs_cold, force_lambda_cold
-from loadtests.aws.discovery import StackNotReady, discover
+from loadtests.aws.discovery import STABLE_STATUSES, StackNotReady, discover
+from loadtests.costs import BILLED, cost_rows, lambda_cost_per_million, load_prices
 from loadtests.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
+from loadtests.local.sigv4 import Identity
+from loadtests.locust_run import LoadSettings
+from loadtests.run import run_scenario
+from loadtests.signing import NO_AUTH
+from loadtests.sizing import deployed_sizing
+from tests.loadtests.test_function_url import serve_function_url
 
 REGION = "us-east-1"
 
@@ -43,12 +57,26 @@ def aws() -> Iterator[None]:
         yield
 
 
-def stack_with_outputs(cloudformation: Any, stack_name: str, outputs: dict[str, str]) -> None:
+RECORDED = Path(__file__).parent / "recorded"
+
+
+def stack_with_outputs(
+    cloudformation: Any, stack_name: str, outputs: dict[str, str], status: str | None = None
+) -> None:
     template = {
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
     }
     cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(template))
+    if status is not None:  # moto creates stacks CREATE_COMPLETE; set what a real history leaves
+        stacks = cloudformation_backends[DEFAULT_ACCOUNT_ID][REGION].stacks.values()
+        (stack,) = (s for s in stacks if s.name == stack_name)
+        stack.status = status
+
+
+def contracted_outputs(way: Way, **values: str) -> dict[str, str]:
+    outputs = {key: f"value-of-{key}" for key in OUTPUTS_BY_WAY[way]}
+    return {**outputs, "Architecture": "x86_64", "Way": way, **values}
 
 
 # ---------------------------------------------------------------- discovery
@@ -63,6 +91,35 @@ def test_discovery_reads_the_contracted_outputs(aws: None) -> None:
     assert deployment.stack_name == STACK_NAMES["lambda"]
     assert deployment.endpoint_url == "https://abc.lambda-url.us-east-1.on.aws"
     assert deployment.outputs["FunctionName"] == "value-of-FunctionName"
+
+
+@pytest.mark.parametrize("status", sorted(STABLE_STATUSES))
+def test_discovery_accepts_every_stable_stack_status(aws: None, status: str) -> None:
+    """UPDATE_ROLLBACK_COMPLETE included: the previous, working version is what runs."""
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stack_with_outputs(cloudformation, STACK_NAMES["ecs"], contracted_outputs("ecs"), status)
+    assert discover("ecs", cloudformation).stack_name == STACK_NAMES["ecs"]
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [
+        ("UPDATE_IN_PROGRESS", "wait until it is stable"),
+        ("UPDATE_ROLLBACK_IN_PROGRESS", "wait until it is stable"),
+        ("ROLLBACK_COMPLETE", "not a usable deployment"),
+        ("UPDATE_ROLLBACK_FAILED", "not a usable deployment"),
+        ("DELETE_FAILED", "not a usable deployment"),
+    ],
+)
+def test_discovery_refuses_changing_or_failed_stacks_in_one_line(aws: None, status: str, advice: str) -> None:
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stack_with_outputs(cloudformation, STACK_NAMES["ecs"], contracted_outputs("ecs"), status)
+    with pytest.raises(StackNotReady) as refused:
+        discover("ecs", cloudformation)
+    message = str(refused.value)
+    assert (
+        "\n" not in message and message.startswith(f"{STACK_NAMES['ecs']} is {status}") and advice in message
+    )
 
 
 def test_discovery_names_missing_outputs_and_missing_stacks(aws: None) -> None:
@@ -176,6 +233,255 @@ def test_lambda_cold_start_fails_loudly_when_the_update_fails() -> None:
         force_lambda_cold(client, "fn", delay=0)
 
 
+# ---------------------------------------------------------------- endpoints as local servers
+class StandIn(BaseHTTPRequestHandler):
+    """An endpoint on 127.0.0.1: /health 200, /ready 503 until ``ready_after`` probes, then 200,
+    /predict one prediction per row. Every request path (and the /ready answers) is logged in order."""
+
+    log: list[str]
+    ready_after: int
+
+    def do_GET(self) -> None:
+        if self.path == "/ready":
+            probes = sum(1 for entry in self.log if entry.startswith("/ready"))
+            status = 200 if probes >= self.ready_after else 503
+            self.log.append(f"/ready {status}")
+            self.answer(status, {"ready": status == 200})
+        else:
+            self.log.append(self.path)
+            self.answer(200 if self.path == "/health" else 404, {"status": "ok"})
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        self.log.append(self.path)
+        self.answer(200, {"predictions": [{"label": "class_0"} for _ in body["instances"]]})
+
+    def answer(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stand_in() -> Iterator[tuple[str, list[str]]]:
+    log: list[str] = []
+    handler = type("Handler", (StandIn,), {"log": log, "ready_after": 2})
+    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://{LOOPBACK}:{server.server_address[1]}", log
+    server.shutdown()
+    server.server_close()
+
+
+def asg(autoscaling: Any, ec2: Any, size: int = 1) -> None:
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.create_launch_template(LaunchTemplateName="one-model", LaunchTemplateData={"ImageId": image})
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="asg",
+        LaunchTemplate={"LaunchTemplateName": "one-model"},
+        MinSize=size,
+        MaxSize=size,
+        DesiredCapacity=size,
+        AvailabilityZones=[f"{REGION}a"],
+    )
+
+
+def test_compare_stops_before_scaling_anything_when_an_endpoint_is_unreachable(
+    aws: None, stand_in: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """ALLOWED_CIDR left closed: the ALB never answers. The preflight's /health catches it at once,
+    before the ASG and the ECS service are scaled to 0, in one line naming ALLOWED_CIDR."""
+    healthy_url, log = stand_in
+    closed_url = f"http://{LOOPBACK}:{free_port()}"  # nothing listens: what a closed ALB looks like
+    autoscaling, ecs = (
+        boto3.client("autoscaling", region_name=REGION),
+        boto3.client("ecs", region_name=REGION),
+    )
+    asg(autoscaling, boto3.client("ec2", region_name=REGION))
+    ecs.create_cluster(clusterName="cluster")
+    ecs.register_task_definition(
+        family="app", containerDefinitions=[{"name": "app", "image": "i", "memory": 512}]
+    )
+    ecs.create_service(cluster="cluster", serviceName="svc", taskDefinition="app", desiredCount=1)
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stack_with_outputs(
+        cloudformation,
+        STACK_NAMES["ec2"],
+        contracted_outputs("ec2", EndpointUrl=closed_url, AutoScalingGroupName="asg"),
+    )
+    stack_with_outputs(
+        cloudformation,
+        STACK_NAMES["ecs"],
+        contracted_outputs("ecs", EndpointUrl=healthy_url, ClusterName="cluster", ServiceName="svc"),
+    )
+
+    with pytest.raises(SystemExit) as stopped:
+        aws_main(["--targets", "ec2,ecs", "--region", REGION, "--out", str(tmp_path)])
+
+    message = str(stopped.value.code)
+    assert "\n" not in message and "ALLOWED_CIDR" in message
+    assert f"ec2 ({closed_url}/health: no answer)" in message and "ecs (" not in message
+    assert log == ["/health"]  # the healthy endpoint was asked, and nothing else happened
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["asg"])["AutoScalingGroups"][0]
+    assert (group["MinSize"], group["DesiredCapacity"]) == (1, 1)
+    assert ecs.describe_services(cluster="cluster", services=["svc"])["services"][0]["desiredCount"] == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_compare_refuses_a_stack_that_is_still_updating_in_one_line(aws: None, tmp_path: Path) -> None:
+    stack_with_outputs(
+        boto3.client("cloudformation", region_name=REGION),
+        STACK_NAMES["lambda"],
+        contracted_outputs("lambda"),
+        "UPDATE_IN_PROGRESS",
+    )
+    with pytest.raises(SystemExit) as stopped:
+        aws_main(["--targets", "lambda", "--region", REGION, "--out", str(tmp_path)])
+    assert (
+        str(stopped.value.code)
+        == f"{STACK_NAMES['lambda']} is UPDATE_IN_PROGRESS: wait until it is stable, then retry."
+    )
+
+
+def test_compare_without_a_region_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    with pytest.raises(SystemExit) as stopped:
+        aws_main(["--targets", "ec2", "--out", str(tmp_path)])
+    assert str(stopped.value.code).startswith("No AWS region: set AWS_REGION")
+
+
+def test_every_scenario_waits_for_ready_before_locust_starts(
+    stand_in: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    url, log = stand_in
+    settings = LoadSettings(steady_users=1, ramp_seconds=1, hold_seconds=1, burst_users=1, burst_seconds=1)
+    for scenario in ("cold", "steady"):
+        log.clear()  # the stand-in is not ready again: two 503s, then 200
+        run_scenario("ecs", scenario, url, tmp_path / scenario, settings, NO_AUTH)
+        assert log[:4] == ["/ready 503", "/ready 503", "/ready 200", "/predict"], scenario
+    # Lambda's cold burst is the one exception: a /ready would take one of the fresh environments.
+    log.clear()
+    run_scenario("lambda", "cold", url, tmp_path / "lambda", settings, NO_AUTH)
+    assert log[0] == "/predict" and not any(entry.startswith("/ready") for entry in log)
+
+
+# ---------------------------------------------------------------- Lambda as billed: REPORT lines
+def put_recorded_events(logs: Any, origin_ms: int) -> dict[str, Any]:
+    recorded = json.loads((RECORDED / "lambda" / "report-log-events.json").read_text())
+    logs.create_log_group(logGroupName=recorded["log_group"])
+    for stream in sorted({e["stream"] for e in recorded["events"]}):
+        logs.create_log_stream(logGroupName=recorded["log_group"], logStreamName=stream)
+        events = [
+            {"timestamp": origin_ms + e["offset_ms"], "message": e["message"]}
+            for e in recorded["events"]
+            if e["stream"] == stream
+        ]
+        logs.put_log_events(logGroupName=recorded["log_group"], logStreamName=stream, logEvents=events)
+    return recorded
+
+
+def write_samples(folder: Path, origin: float, statuses: list[int]) -> None:
+    folder.mkdir(parents=True)
+    rows = [
+        {"t": origin + i * 0.05, "ms": 20.0, "ok": s == 200, "status": s, "cold": False}
+        for i, s in enumerate(statuses)
+    ]
+    (folder / "samples-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_report_lines_give_billed_durations_and_server_side_cold_starts(aws: None, tmp_path: Path) -> None:
+    """Recorded REPORT lines in moto's CloudWatch Logs: the steady window's 11 invocations on 2
+    environments, 2 of them cold (Init Duration); a 429 the function never ran is not expected."""
+    origin = time.time() - 60
+    logs = boto3.client("logs", region_name=REGION)
+    recorded = put_recorded_events(logs, int(origin * 1000))
+    reports = [parse_report(e["message"]) for e in recorded["events"] if e["offset_ms"] >= 0]
+    in_window = [r for r in reports if r is not None]
+    write_samples(tmp_path / "lambda" / "steady", origin, [200] * len(in_window) + [429])
+
+    billing = billed_scenarios(logs, recorded["log_group"], tmp_path / "lambda", ["steady"], wait_seconds=0)
+
+    steady = billing["steady"]
+    billed = [r["billed_ms"] for r in in_window]
+    assert (steady["invocations"], steady["client_responses"]) == (11, 11)
+    assert steady["environments"] == 2 and steady["cold_starts"] == 2
+    assert steady["init_ms"]["max"] == 1622.08 and steady["max_memory_used_mb"] == 181
+    assert steady["billed_ms_mean"] == round(sum(billed) / len(billed), 2)
+    # The cost per million uses what AWS bills (init included for an image), not the client's view.
+    sizing, prices = deployed_sizing(), load_prices()
+    client_view = {"throughput_rps": 50.0, "latency_ms": {"mean": 20.0}}
+    costs = cost_rows("lambda", sizing, prices, client_view, billing)
+    assert costs["per_million_basis"] == BILLED
+    assert costs["per_million_requests_usd"] == lambda_cost_per_million(
+        sizing, prices, steady["billed_ms_mean"]
+    )
+    assert (
+        costs["per_million_requests_usd"]
+        > cost_rows("lambda", sizing, prices, client_view)["per_million_requests_usd"]
+    )
+
+
+def test_report_lines_that_arrive_late_are_waited_for(aws: None, tmp_path: Path) -> None:
+    origin = time.time() - 60
+    logs = boto3.client("logs", region_name=REGION)
+    recorded = json.loads((RECORDED / "lambda" / "report-log-events.json").read_text())
+    logs.create_log_group(logGroupName=recorded["log_group"])
+    write_samples(tmp_path / "lambda" / "cold", origin, [200] * 11)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # CloudWatch delivers the lines while we wait
+        waits.append(seconds)
+        for stream in sorted({e["stream"] for e in recorded["events"]}):
+            logs.create_log_stream(logGroupName=recorded["log_group"], logStreamName=stream)
+            logs.put_log_events(
+                logGroupName=recorded["log_group"],
+                logStreamName=stream,
+                logEvents=[
+                    {"timestamp": int(origin * 1000) + e["offset_ms"], "message": e["message"]}
+                    for e in recorded["events"]
+                    if e["stream"] == stream
+                ],
+            )
+
+    billing = billed_scenarios(
+        logs, recorded["log_group"], tmp_path / "lambda", ["cold"], wait_seconds=60, sleep=sleep
+    )
+    assert len(waits) == 1 and billing["cold"]["invocations"] == 11 and billing["cold"]["cold_starts"] == 2
+
+
+def test_every_page_of_report_lines_is_read() -> None:
+    logs = boto3.client("logs", region_name=REGION)
+    line = (
+        "REPORT RequestId: r{n}\tDuration: 5.00 ms\tBilled Duration: 5 ms\tMemory Size: 1024 MB\t"
+        "Max Memory Used: 170 MB\t"
+    )
+    stubber = Stubber(logs)
+    expected = {"logGroupName": "g", "startTime": 0, "endTime": 10, "filterPattern": '"REPORT RequestId"'}
+    stubber.add_response(
+        "filter_log_events",
+        {"events": [{"logStreamName": "a", "timestamp": 1, "message": line.format(n=1)}], "nextToken": "t"},
+        expected,
+    )
+    stubber.add_response(
+        "filter_log_events",
+        {"events": [{"logStreamName": "b", "timestamp": 2, "message": line.format(n=2)}]},
+        {**expected, "nextToken": "t"},
+    )
+    with stubber:
+        reports = read_reports(logs, "g", 0, 10)
+    assert [r["stream"] for r in reports] == ["a", "b"] and all(r["billed_ms"] == 5 for r in reports)
+
+
 # ---------------------------------------------------------------- the whole `make loadtest` path
 def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: Path) -> None:
     """`python -m loadtests.aws` end to end, with moto standing in for AWS and the app on 127.0.0.1
@@ -187,17 +493,10 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
     )
     with app:
         wait_for_first_success(LOOPBACK, port, time.monotonic(), alive=app)
-        ec2 = boto3.client("ec2", region_name=REGION)
-        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-        ec2.create_launch_template(LaunchTemplateName="one-model", LaunchTemplateData={"ImageId": image})
-        boto3.client("autoscaling", region_name=REGION).create_auto_scaling_group(
-            AutoScalingGroupName="asg",
-            LaunchTemplate={"LaunchTemplateName": "one-model"},
-            MinSize=1,
-            MaxSize=1,
-            AvailabilityZones=[f"{REGION}a"],
+        asg(boto3.client("autoscaling", region_name=REGION), boto3.client("ec2", region_name=REGION))
+        outputs = contracted_outputs(
+            "ec2", EndpointUrl=f"http://{LOOPBACK}:{port}", AutoScalingGroupName="asg"
         )
-        outputs = {"EndpointUrl": f"http://{LOOPBACK}:{port}", "Way": "ec2", "AutoScalingGroupName": "asg"}
         stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["ec2"], outputs)
 
         small = ["--users", "2", "--ramp", "1", "--hold", "3", "--burst-users", "2", "--burst-seconds", "2"]
@@ -211,3 +510,62 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
     assert target["cold_start"]["seconds_to_first_success"] >= 0
     assert target["cold"]["requests"] > 0 and target["steady"]["requests"] > 0
     assert target["steady"]["errors"] == 0
+    start = target["fairness"]["start"]  # the ALB's health checks, apart from the app's own start
+    assert start["health_check_delay_seconds"] == 20 and "ALB" in start["health_check"]
+    assert target["fairness"]["transport"].startswith("plain HTTP")
+
+
+def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_prices_arm64(
+    aws: None, tmp_path: Path
+) -> None:
+    """A Function URL with auth AWS_IAM (its stack output says so), deployed for arm64: the orchestrator's
+    probes and every Locust request are SigV4-signed with the caller's credentials (here moto's fake
+    ones, which the local Function URL checks), the signing cost lands in the report, the costs are
+    priced for arm64, and the REPORT lines are read from the function's log group."""
+    caller = Identity(
+        os.environ["AWS_ACCESS_KEY_ID"],
+        os.environ["AWS_SECRET_ACCESS_KEY"],
+        DEFAULT_ACCOUNT_ID,
+        f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/tester",
+        "AIDATESTER",
+        os.environ["AWS_SESSION_TOKEN"],
+    )
+    boto3.client("logs", region_name=REGION).create_log_group(logGroupName="/aws/lambda/fn")
+    with serve_function_url("AWS_IAM", (caller,), REGION) as (url, function):
+        outputs = contracted_outputs(
+            "lambda",
+            EndpointUrl=url,
+            Architecture="arm64",
+            FunctionUrlAuthType="AWS_IAM",
+            LogGroupName="/aws/lambda/fn",
+        )
+        stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["lambda"], outputs)
+        small = ["--users", "2", "--ramp", "1", "--hold", "2", "--logs-wait", "0"]
+        report = aws_main(
+            [
+                "--targets",
+                "lambda",
+                "--scenarios",
+                "steady",
+                "--region",
+                REGION,
+                "--out",
+                str(tmp_path),
+                *small,
+            ]
+        )
+
+    target = json.loads((report.parent / "report.json").read_text())["targets"]["lambda"]
+    steady = target["steady"]
+    assert steady["requests"] > 0 and steady["errors"] == 0
+    assert steady["signing_ms"]["requests"] == steady["requests"] and steady["signing_ms"]["mean"] > 0
+    assert [e["rawPath"] for e in function.events[:2]] == ["/health", "/ready"]
+    assert {e["requestContext"]["authorizer"]["iam"]["accessKey"] for e in function.events} == {
+        caller.access_key_id
+    }
+    assert target["architecture"] == target["costs"]["architecture"] == "arm64"
+    arm = lambda_cost_per_million(deployed_sizing("arm64"), load_prices(), steady["latency_ms"]["mean"])
+    assert target["costs"]["per_million_requests_usd"] == arm
+    assert target["billing"]["steady"]["invocations"] == 0  # nothing wrote REPORT lines here
+    text = report.read_text()
+    assert "Client-side SigV4 signing" in text and "ms mean" in text and "HTTPS" in text
