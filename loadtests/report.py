@@ -225,7 +225,9 @@ def markdown(data: dict[str, Any]) -> str:
         f"Costs: AWS on-demand **list prices**, {prices['region']}, as of {prices['as_of']} "
         f"({prices['file']}); "
         "idle = minimum size running with no traffic (compute, ALB, public IPv4); per 1M requests = Lambda "
-        "requests + GB-seconds at the measured mean latency, EC2/ECS hourly cost at the measured throughput. "
+        "requests + GB-seconds at the mean billed duration of its REPORT lines (AWS) or the client-measured "
+        "mean latency (local), EC2/ECS hourly cost at the measured throughput (EC2 with unlimited-mode "
+        "surplus credits at 100% CPU). "
         "Throughput and latency describe the machine that ran them"
         + (" (this host, not the AWS sizes)." if data["source"] != "AWS" else "."),
         "",

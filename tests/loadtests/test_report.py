@@ -1,18 +1,23 @@
 """The report from a recorded run: tests/loadtests/recorded/ holds a thinned copy of a real
-`make demo` run (per-request samples, the shapes' phase marks, and what each target reported)."""
+`make demo` run (per-request samples, the shapes' phase marks, and what each target reported), and
+recorded/lambda-signed/ one steady run whose requests Locust SigV4-signed. The like-for-like rows
+(vCPUs, TLS, start split, architecture, surplus credits, signing cost) are checked from them."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from loadtests.analysis import summarize_cold, summarize_steady
-from loadtests.costs import DEFAULT_PRICES
+from loadtests.costs import CLIENT_MEASURED, DEFAULT_PRICES, hourly_cost, idle_monthly_cost, load_prices
 from loadtests.locust_run import LoadSettings
-from loadtests.report import CHARTS, terminal_summary, write_report
-from loadtests.run import report_data
+from loadtests.report import CHARTS, markdown, terminal_summary, write_report
+from loadtests.run import REPO_ROOT, report_data
+from loadtests.sizing import ALB_HEALTH_CHECK_INTERVAL_SECONDS, ALB_HEALTHY_THRESHOLD_COUNT, deployed_sizing
 
 RECORDED = Path(__file__).parent / "recorded"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -86,3 +91,134 @@ def test_terminal_summary_has_one_line_per_way_and_the_report_path(report: tuple
     summary = terminal_summary(data, path)
     assert [line.split()[0] for line in summary.splitlines()[2:5]] == ["lambda", "ecs", "ec2"]
     assert str(path) in summary
+
+
+# ---------------------------------------------------------------- like for like, or stated
+def recorded_targets() -> tuple[dict[str, Any], LoadSettings]:
+    recorded = json.loads((RECORDED / "targets.json").read_text())
+    targets = {
+        way: {
+            **target,
+            "cold": summarize_cold(RECORDED / way / "cold"),
+            "steady": summarize_steady(RECORDED / way / "steady"),
+        }
+        for way, target in recorded["targets"].items()
+    }
+    return targets, LoadSettings(**recorded["settings"])
+
+
+def matrix_rows(text: str) -> dict[str, str]:
+    return {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+
+
+def test_throughput_per_vcpu_states_the_vcpus_each_way_had_locally(report: tuple[dict, Path]) -> None:
+    data, path = report
+    compute = {way: data["targets"][way]["fairness"]["compute"] for way in ("ec2", "ecs", "lambda")}
+    assert compute["ec2"]["vcpus"] == data["host"]["cpus"]  # the local unit gets this host's cores
+    assert compute["ecs"]["vcpus"] == 0.5
+    lambda_vcpu = 1024 / 1769
+    assert compute["lambda"]["vcpus"] == round(6 * lambda_vcpu, 3)  # 6 users, one environment each
+    for way, block in compute.items():
+        throughput = data["targets"][way]["steady"]["throughput_rps"]
+        assert block["throughput_per_vcpu"] == round(throughput / block["vcpus"], 2)
+    row = next(
+        line for name, line in matrix_rows(path.read_text()).items() if name.startswith("Throughput per vCPU")
+    )
+    assert row.count("req/s per vCPU") == 3
+
+
+def test_on_aws_ec2_counts_two_burstable_vcpus_and_its_cost_includes_surplus_credits() -> None:
+    targets, settings = recorded_targets()
+    data = report_data("aws", "AWS", "Deployed.", settings, targets, DEFAULT_PRICES)
+    ec2 = data["targets"]["ec2"]
+    assert ec2["fairness"]["compute"]["vcpus"] == 2 and "burstable" in ec2["fairness"]["compute"]["basis"]
+    prices = load_prices()
+    surplus = 2 * (1 - 0.20) * prices["ec2"]["unlimited_surplus_per_vcpu_hour"]["t3.small"]
+    assert ec2["costs"]["surplus_credits_per_hour_usd"] == round(surplus, 4) == 0.08
+    hourly = hourly_cost("ec2", deployed_sizing(), prices) + surplus
+    expected = round(hourly / (ec2["steady"]["throughput_rps"] * 3600) * 1_000_000, 2)
+    assert ec2["costs"]["per_million_requests_usd"] == expected
+    text = markdown(data)
+    assert "incl. unlimited-mode surplus credits, $0.080/h at 100% CPU" in text
+
+
+def test_each_way_is_priced_for_the_architecture_it_was_deployed_for() -> None:
+    targets, settings = recorded_targets()
+    targets["ecs"]["architecture"] = "arm64"
+    targets["ec2"]["architecture"] = "arm64"
+    data = report_data("aws", "AWS", "Deployed.", settings, targets, DEFAULT_PRICES)
+    prices, arm = load_prices(), deployed_sizing("arm64")
+    assert arm.ec2_instance_type == "t4g.small"
+    assert data["targets"]["ecs"]["costs"]["idle_monthly_usd"] == idle_monthly_cost("ecs", arm, prices)
+    assert data["targets"]["ecs"]["costs"]["idle_monthly_usd"] < idle_monthly_cost(
+        "ecs", deployed_sizing(), prices
+    )
+    assert data["targets"]["ec2"]["costs"]["surplus_credits_per_hour_usd"] == round(2 * 0.8 * 0.04, 4)
+    assert data["targets"]["lambda"]["costs"]["architecture"] == "x86_64"
+    row = matrix_rows(markdown(data))["Priced for architecture"]
+    assert row.count("arm64") == 2 and row.count("x86_64") == 1
+
+
+def test_tls_is_stated_only_lambda_pays_handshakes_on_aws() -> None:
+    targets, settings = recorded_targets()
+    aws = report_data("aws", "AWS", "Deployed.", settings, targets, DEFAULT_PRICES)
+    assert aws["targets"]["lambda"]["fairness"]["transport"].startswith("HTTPS")
+    assert all(aws["targets"][w]["fairness"]["transport"].startswith("plain HTTP") for w in ("ec2", "ecs"))
+    assert "Only Lambda's Function URL is HTTPS" in markdown(aws)
+    local_targets, _ = recorded_targets()
+    local = report_data("local", "local emulation", "Local.", settings, local_targets, DEFAULT_PRICES)
+    assert all("no TLS locally" in t["fairness"]["transport"] for t in local["targets"].values())
+
+
+def test_alb_start_to_first_success_is_split_into_the_app_s_start_and_the_health_checks() -> None:
+    targets, settings = recorded_targets()
+    targets["ecs"]["cold_start"]["seconds_to_first_success"] = 95.0
+    data = report_data("aws", "AWS", "Deployed.", settings, targets, DEFAULT_PRICES)
+    split = data["targets"]["ecs"]["fairness"]["start"]
+    assert (
+        split["health_check_delay_seconds"] == ALB_HEALTH_CHECK_INTERVAL_SECONDS * ALB_HEALTHY_THRESHOLD_COUNT
+    )
+    assert split["app_start_to_ready_seconds"] == 95.0 - split["health_check_delay_seconds"]
+    assert data["targets"]["lambda"]["fairness"]["start"] is None
+    cell = matrix_rows(markdown(data))["Cold start (AWS)"]
+    assert "95.00 s start to first success (app start to ready 75.00 s + health checks 20 s)" in cell
+
+
+def test_locally_the_split_uses_the_stand_in_load_balancer_s_health_check_when_named() -> None:
+    targets, settings = recorded_targets()
+    targets["ec2"]["details"]["health_check"] = {"interval_seconds": 0.5, "healthy_threshold": 2}
+    data = report_data("local", "local emulation", "Local.", settings, targets, DEFAULT_PRICES)
+    split = data["targets"]["ec2"]["fairness"]["start"]
+    total = targets["ec2"]["cold_start"]["seconds_to_first_success"]
+    assert split["health_check_delay_seconds"] == 1.0
+    assert split["app_start_to_ready_seconds"] == round(total - 1.0, 2)
+    assert data["targets"]["ecs"]["fairness"]["start"] is None  # nothing in front of it was named
+
+
+def test_the_signing_cost_is_shown_for_the_signed_way_only() -> None:
+    """A recorded steady run whose every request the Locust user SigV4-signed (the demo's identity)."""
+    targets, settings = recorded_targets()
+    targets["lambda"]["steady"] = summarize_steady(RECORDED / "lambda-signed" / "steady")
+    data = report_data("local", "local emulation", "Local.", settings, targets, DEFAULT_PRICES)
+    signing = data["targets"]["lambda"]["steady"]["signing_ms"]
+    assert signing["requests"] == data["targets"]["lambda"]["steady"]["requests"] > 0
+    assert 0 < signing["p50"] <= signing["p95"] <= signing["max"]
+    row = matrix_rows(markdown(data))["Client-side SigV4 signing"]
+    assert f"{signing['mean']:.3f} ms mean" in row and row.count("none: plain HTTP requests") == 2
+
+
+def test_locally_lambda_is_priced_at_the_client_s_mean_and_says_so(report: tuple[dict, Path]) -> None:
+    data, path = report
+    costs = data["targets"]["lambda"]["costs"]
+    assert costs["per_million_basis"] == CLIENT_MEASURED
+    assert "no CloudWatch REPORT lines" in path.read_text()
+
+
+def test_the_health_check_constants_are_the_stacks(report: tuple[dict, Path]) -> None:
+    """Both ALB stacks configure the health check the start split assumes."""
+    for stack in ("ec2", "ecs"):
+        source = (REPO_ROOT / "infra" / stack / "stack.py").read_text()
+        intervals = re.findall(r"interval=cdk\.Duration\.seconds\((\d+)\)", source)
+        thresholds = re.findall(r"healthy_threshold_count=(\d+)", source)
+        assert intervals == [str(ALB_HEALTH_CHECK_INTERVAL_SECONDS)], stack
+        assert thresholds == [str(ALB_HEALTHY_THRESHOLD_COUNT)], stack
