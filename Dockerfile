@@ -82,6 +82,7 @@ ENV APP_HOST=0.0.0.0 APP_PORT=8000
 CMD ["/bin/sh", "-c", "WEB_CONCURRENCY=\"${WEB_CONCURRENCY:-$(/app/bin/cpu-count)}\" exec python -m serving"]
 
 # ---------------------------------------------------------------- lambda
+# The last stage on purpose: `sam build` on the CDK template ignores the asset's target.
 # awslambdaric polls the Lambda Runtime API; `python -m` puts /app (the workdir) on sys.path.
 # root here: `sam local invoke` cannot add its emulator layer to an image with a non-root USER.
 # Lambda ignores the image's USER anyway and runs every function as its own unprivileged sandbox user.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -176,18 +177,28 @@ def sam_function(cli_synth: Path, asset_builds: dict[str, AssetBuild]) -> Iterat
     if not SAM.is_file():
         pytest.fail(f"no SAM CLI at {SAM}: `make sam-cli` installs aws-sam-cli=={SAM_CLI_VERSION}")
     assert asset_builds["lambda"].returncode == 0, asset_builds["lambda"].log[-4000:]
-    template = json.loads((cli_synth / f"{STACK_NAMES['lambda']}.template.json").read_text())
-    (logical_id,) = (
-        key
-        for key, resource in template["Resources"].items()
-        if resource.get("Metadata", {}).get("aws:asset:property") == "Code.ImageUri"
-    )
+    logical_id = image_function(cli_synth)
     repository = logical_id.lower()
     docker("tag", asset_builds["lambda"].tag, f"{repository}:latest")
     yield logical_id
     # SAM's own image (the function's plus its emulator) is named after the architecture.
     for tag in ("latest", "rapid-x86_64", "rapid-arm64"):
         docker("rmi", f"{repository}:{tag}", check=False)
+
+
+def lambda_template(outdir: Path) -> Path:
+    return outdir / f"{STACK_NAMES['lambda']}.template.json"
+
+
+def image_function(outdir: Path) -> str:
+    """The logical id of the template's one function whose image is a CDK asset."""
+    resources = json.loads(lambda_template(outdir).read_text())["Resources"]
+    (logical_id,) = (
+        key
+        for key, resource in resources.items()
+        if resource.get("Metadata", {}).get("aws:asset:property") == "Code.ImageUri"
+    )
+    return logical_id
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +235,7 @@ def sam_local_invoke(
     event_file = tmp_path / "event.json"
     event_file.write_text(json.dumps(event))
     command = [str(SAM), "local", "invoke", function]
-    command += ["--template", str(cli_synth / f"{STACK_NAMES['lambda']}.template.json")]
+    command += ["--template", str(lambda_template(cli_synth))]
     command += ["--event", str(event_file), "--skip-pull-image"]
     command += ["--container-host", "127.0.0.1", "--container-host-interface", "127.0.0.1"]
     result = subprocess.run(
@@ -268,3 +279,35 @@ def test_sam_local_invoke_answers_a_bad_body_with_a_json_4xx(
     assert response["statusCode"] == 422, response
     assert response["headers"]["content-type"] == "application/json"
     assert "detail" in json.loads(response["body"])
+
+
+# ---------------------------------------------------------------- sam build
+@pytest.mark.docker
+def test_sam_build_builds_the_lambda_image_from_the_synthesized_template(
+    cli_synth: Path, base_image_as_named: str, sam_env: dict[str, str], tmp_path: Path
+) -> None:
+    # SAM reads the asset's directory, Dockerfile and build args from the template's metadata and
+    # builds with the Docker API's classic builder. It ignores the asset's target and builds the last
+    # stage, which is why `lambda` stays the Dockerfile's last stage.
+    resources = json.loads(lambda_template(cli_synth).read_text())["Resources"]
+    directory = cli_synth / resources[image_function(cli_synth)]["Metadata"]["aws:asset:path"]
+    command = [str(SAM), "build", "--template", str(lambda_template(cli_synth)), "--build-dir", "build"]
+    with pip_build_config(directory):
+        result = subprocess.run(
+            command,
+            cwd=tmp_path,
+            env=sam_env,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT,
+            check=False,
+        )
+
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    built = re.search(r"ImageUri: (\S+)", (tmp_path / "build" / "template.yaml").read_text())
+    assert built is not None
+    try:
+        config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", built[1]).stdout)
+        assert (config["User"], config["Entrypoint"]) == ("root", ["python", "-m", "awslambdaric"])
+    finally:
+        docker("rmi", built[1], check=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,14 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.local.docker import container_limits, image_size_bytes
+from infra.local.docker import (
+    DOCKER,
+    REPO_ROOT,
+    base_image,
+    container_limits,
+    image_size_bytes,
+    pip_build_config,
+)
 from infra.local.rie import rie_path
 from tests.infra.conftest import (
     Container,
@@ -255,6 +263,35 @@ def test_lambda_image_is_the_ecs_image_plus_its_runtime_client(
     assert 0 < lambda_size - ecs_size < 10_000_000
     with capsys.disabled():
         print(f"\nimage sizes: ecs {ecs_size / 1e6:.0f} MB, lambda {lambda_size / 1e6:.0f} MB")
+
+
+@pytest.mark.docker
+def test_the_layer_scan_finds_the_pip_config_where_the_builder_stage_has_it(
+    build_needles: dict[str, bytes], ecs_image: str
+) -> None:
+    # The check above, against the one stage that must hold the files: it would see a leak.
+    # BuildKit, like ecs_image's build, so the builder stage comes from its cache.
+    tag = "one-model-scan-check:builder"
+    command = [
+        DOCKER,
+        "build",
+        "--target",
+        "builder",
+        "--tag",
+        tag,
+        "--build-arg",
+        f"BASE_IMAGE={base_image()}",
+    ]
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    with pip_build_config(REPO_ROOT):
+        subprocess.run([*command, str(REPO_ROOT)], capture_output=True, check=True, timeout=600, env=env)
+    try:
+        scan = scan_layers(tag, build_needles)
+    finally:
+        docker("rmi", tag, check=False)
+
+    assert any(leak.startswith("file tmp/build/.pip-build.conf") for leak in scan.leaks)
+    assert all(f"{label} in tmp/build/" in "\n".join(scan.leaks) for label in build_needles)
 
 
 # ---------------------------------------------------------------- /tmp as Fargate mounts it
