@@ -192,7 +192,8 @@ bench: $(MODEL) ## Benchmarks: the app vs its floors and a naive peer, as ratios
 # ---- images
 # One Dockerfile, two targets. Builds go through infra/local (BuildKit; this machine's pip config and CA
 # bundle reach the builder stages only; BASE_IMAGE=... honoured, as CI does with its debootstrapped
-# bookworm). The run targets give the container the Fargate task's CPU and memory and a read-only root, published on 127.0.0.1 only.
+# bookworm). The run targets give the container the Fargate task's CPU and memory and a read-only
+# root, published on 127.0.0.1 only.
 LOCAL := $(BIN)/python -m infra.local
 DOCKER_RUN := /usr/bin/docker run --rm --read-only --tmpfs /tmp
 RIE_PORT ?= 9000
