@@ -123,6 +123,7 @@ def build_image(
     """Build one target (``ecs`` or ``lambda``) of the Dockerfile and return its tag.
 
     Layers are cached by the engine, so a rebuild with unchanged sources takes a second or two.
+    ``buildkit=False`` builds with the classic builder, as ``cdk deploy`` does.
     Set ``DOCKER_BUILD_NETWORK=host`` where the default bridge network cannot reach the
     package index; it applies to ``RUN`` steps of the build only.
     """
@@ -158,8 +159,8 @@ def image_size_bytes(tag: str) -> int:
 def pip_build_config(context: Path) -> Iterator[None]:
     """Put this machine's pip config (and the CA bundle it trusts) into a build context, for one build.
 
-    Builds of the same context take turns (a lock file), so one build's clean-up never removes the
-    files from under another's. The files are removed afterwards, even when the build fails.
+    Builds take turns (a lock file), so one build's clean-up never removes the files from under
+    another's. The files are removed afterwards, even when the build fails.
     """
     _BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
     written = [context / PIP_BUILD_CONF, context / PIP_BUILD_CA]
