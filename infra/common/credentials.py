@@ -40,10 +40,12 @@ class NoRegion(LookupError):
     pass
 
 
-def aws_session() -> boto3.Session:
-    """The SDK's session (AWS_PROFILE, AWS_REGION, ...), never consulting instance metadata unasked."""
+def aws_session(region: str | None = None) -> boto3.Session:
+    """The SDK's session (AWS_PROFILE, ...), never consulting instance metadata unasked. The region:
+    ``region``, else AWS_REGION (which the CDK CLI and the AWS CLI read, but boto3 does not), else
+    the SDK's own (AWS_DEFAULT_REGION, the profile's)."""
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    return boto3.Session()
+    return boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
 
 
 def caller_account(session: boto3.Session | None = None) -> str:

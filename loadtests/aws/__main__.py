@@ -21,9 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from infra.common.credentials import NO_REGION
+from infra.common.credentials import NO_REGION, aws_session
 from infra.common.names import (
     OUTPUT_ASG_NAME,
     OUTPUT_CLUSTER_NAME,
@@ -133,7 +131,7 @@ def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
     exit_on_sigterm()
     settings = load_settings(args)
-    session = boto3.session.Session(region_name=args.region)
+    session = aws_session(args.region)
     if not session.region_name:
         raise SystemExit(NO_REGION)
     ways: list[Way] = [w for w in WAYS if w in args.targets.split(",")]

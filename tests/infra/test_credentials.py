@@ -22,9 +22,9 @@ from moto import mock_aws
 
 from infra.common import credentials, preflight
 from infra.common.names import STACK_NAMES
-from infra.common.shared import REPO_ROOT
 
 REGION = "us-east-1"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # not infra.common.shared: that starts jsii
 
 
 def _env_without_credentials(tmp_path: Path) -> dict[str, str]:
@@ -89,6 +89,17 @@ def test_credentials_without_a_region_fail_with_one_line_naming_aws_region(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and captured.err.startswith("No AWS region: set AWS_REGION")
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_aws_region_counts_as_a_region_as_it_does_for_the_cdk_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # boto3 alone would not read it
+    with mock_aws():
+        assert credentials.main([]) == 0
+    assert capsys.readouterr().out.strip() == "AWS account 123456789012 in eu-west-1"
 
 
 @pytest.mark.usefixtures("no_credentials")
