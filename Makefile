@@ -90,6 +90,10 @@ LOADTEST_ARGS ?=
 demo: $(MODEL) ## The three ways side by side on this machine: cold + steady Locust runs, then the report
 	$(BIN)/python -m loadtests.demo $(DEMO_ARGS)
 
+# Both stop in one line, before anything is scaled, unless every stack is stable and every endpoint answers
+# /health from here (ALLOWED_CIDR); Function URL requests are SigV4-signed with your credentials (AWS_IAM).
+loadtest compare: export AWS_EC2_METADATA_DISABLED ?= true
+
 .PHONY: loadtest
 loadtest: $(MODEL) ## One deployed way, one scenario: TARGET=ec2|ecs|lambda SCENARIO=steady|cold (needs AWS credentials)
 	$(BIN)/python -m loadtests.aws --targets $(TARGET) --scenarios $(SCENARIO) $(LOADTEST_ARGS)
