@@ -133,9 +133,9 @@ class ServingMiddleware:
         ]
         status = 500
         response_started = False
-        received = 0
-        body_deadline: float | None = None
-        client_gone = False
+        # Mangum passes the whole body, from the Lambda event, at the first read: nothing to time.
+        body_timeout = None if "aws.event" in scope else self.body_timeout_seconds
+        body = _GuardedBody(receive, self.max_body_bytes, body_timeout)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, response_started
@@ -145,28 +145,10 @@ class ServingMiddleware:
                 message["headers"] = [*message.get("headers", ()), *extra_headers]
             await send(message)
 
-        async def guarded_receive() -> Message:
-            """The body within its size limit and its time limit (from the first read on)."""
-            nonlocal received, body_deadline, client_gone
-            if body_deadline is None:
-                body_deadline = asyncio.get_running_loop().time() + self.body_timeout_seconds
-            try:
-                async with asyncio.timeout_at(body_deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise BodyTimeout from None
-            if message["type"] == "http.disconnect":
-                client_gone = True
-                return message
-            received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                raise BodyTooLarge
-            return message
-
         try:
             if _declared_length(scope["headers"]) > self.max_body_bytes:
                 raise BodyTooLarge
-            await self.app(scope, guarded_receive, send_with_headers)
+            await self.app(scope, body.receive, send_with_headers)
         except BodyTooLarge:
             if response_started:
                 raise
@@ -184,7 +166,8 @@ class ServingMiddleware:
                 raise
             # Nobody is left to answer, and nothing went wrong here: no traceback, no 500.
         finally:
-            if client_gone and not response_started:
+            body.stop_timer()
+            if body.client_gone and not response_started:
                 status = CLIENT_CLOSED_REQUEST
             self._record(scope, status, time.perf_counter() - started, request_id, cold)
 
@@ -207,6 +190,76 @@ class ServingMiddleware:
                 "cold": cold,
             }
             _log_request(fields)
+
+
+class _GuardedBody:
+    """The request body within its size limit and its time limit, counted from the first read.
+
+    One timer per request, armed at the first read and cancelled once the last part is in;
+    if it fires during a read, that read is cancelled and raises BodyTimeout. (An
+    ``asyncio.timeout`` around every read costs more, on every request.) No timeout (None):
+    no timer, for a server that hands over the whole body at once.
+    """
+
+    __slots__ = (
+        "_complete",
+        "_expired",
+        "_max_bytes",
+        "_reading",
+        "_receive",
+        "_received",
+        "_task",
+        "_timeout",
+        "_timer",
+        "client_gone",
+    )
+
+    def __init__(self, receive: Receive, max_bytes: int, timeout: float | None) -> None:
+        self._receive = receive
+        self._max_bytes = max_bytes
+        self._timeout = timeout
+        self._received = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._reading = False
+        self._expired = False
+        self._complete = False
+        self.client_gone = False
+
+    async def receive(self) -> Message:
+        if self._expired:
+            raise BodyTimeout
+        if self._timer is None and self._timeout is not None and not self._complete:
+            self._task = asyncio.current_task()
+            self._timer = asyncio.get_running_loop().call_later(self._timeout, self._expire)
+        self._reading = True
+        try:
+            message = await self._receive()
+        except asyncio.CancelledError:
+            if self._expired and self._task is not None and self._task.uncancel() == 0:
+                raise BodyTimeout from None  # our cancellation, and nobody else's
+            raise
+        finally:
+            self._reading = False
+        if message["type"] == "http.disconnect":
+            self.client_gone = True
+            return message
+        self._received += len(message.get("body", b""))
+        if self._received > self._max_bytes:
+            raise BodyTooLarge
+        if not message.get("more_body", False):
+            self._complete = True
+            self.stop_timer()
+        return message
+
+    def stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _expire(self) -> None:
+        self._expired = True
+        if self._reading and self._task is not None:
+            self._task.cancel()
 
 
 @lru_cache(maxsize=512)

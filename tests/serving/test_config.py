@@ -24,6 +24,7 @@ def test_nonsense_settings_fail_at_start_not_at_first_request(monkeypatch: pytes
 
 
 def test_the_body_limit_is_derived_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("APP_MAX_BODY_BYTES", raising=False)
     assert Settings().max_body_bytes is None  # the app sizes it: serving.schemas.body_limit
     monkeypatch.setenv("APP_MAX_BODY_BYTES", "2048")
     assert Settings().max_body_bytes == 2048
