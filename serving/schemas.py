@@ -227,9 +227,12 @@ def _as_row(instance: list[float] | dict[str, float], index: int, feature_names:
 
 def _some(names: list[str]) -> str:
     """The first few names, each cut short, and how many more: a reply never echoes a body."""
-    shown = [name if len(name) <= _MAX_NAME_CHARS else name[:_MAX_NAME_CHARS] + "..." for name in names]
+    shown = [
+        name if len(name) <= _MAX_NAME_CHARS else name[:_MAX_NAME_CHARS] + "..."
+        for name in names[:MAX_REPORTED]
+    ]
     more = len(names) - MAX_REPORTED
-    return f"{shown[:MAX_REPORTED]}" + (f" and {more} more" if more > 0 else "")
+    return f"{shown}" + (f" and {more} more" if more > 0 else "")
 
 
 def _error(loc: tuple[str | int, ...], msg: str) -> dict[str, Any]:
