@@ -25,8 +25,10 @@ from infra.local.docker import build_image, docker_available
 from infra.local.rie import rie_path
 from loadtests.local.containers import exposed_port, lambda_cpus, remove_run_containers
 from loadtests.local.targets import (
+    BalancedTarget,
     FunctionUrlTarget,
     LocalTarget,
+    ServerTarget,
     ec2_target,
     ecs_container_target,
     ecs_host_target,
@@ -65,40 +67,53 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def build_target(
     way: str, use_docker: bool, run_id: str, logs: Path, args: argparse.Namespace
 ) -> LocalTarget:
-    sizing = deployed_sizing()
-    if way == "ec2":
-        return ec2_target(logs)
-    if way == "ecs":
-        if not use_docker:
-            return ecs_host_target(sizing.fargate_workers, logs)
-        tag = build_image("ecs")
-        return ecs_container_target(
-            tag,
-            run_id,
-            sizing.fargate_vcpus,
-            sizing.fargate_memory_mib,
-            exposed_port(tag),
-            sizing.fargate_workers,
-            logs,
-        )
+    if way in ("ec2", "ecs"):  # behind HAProxy, as the ALB fronts them on AWS
+        return BalancedTarget(server_target(way, use_docker, run_id, logs), logs)
     if way == "lambda":
-        options = ["--rie", str(rie_path()), "--run-id", run_id, "--memory-mb", str(sizing.lambda_memory_mb)]
-        options += ["--timeout-seconds", str(sizing.lambda_timeout_seconds)]
-        options += [
-            "--concurrency",
-            str(args.lambda_concurrency),
-            "--idle-timeout",
-            str(args.lambda_idle_timeout),
-        ]
-        how = "handler as a host process under the Lambda RIE (no Docker engine)"
-        if use_docker:
-            options += ["--image", build_image("lambda")]
-            how = (
-                f"Lambda image under the Lambda RIE in Docker, --memory {sizing.lambda_memory_mb}m "
-                f"--cpus {lambda_cpus(sizing.lambda_memory_mb):.2f} (memory / 1769 MB)"
-            )
-        return FunctionUrlTarget(f"{how}, behind a local Function URL (payload format 2.0)", options, logs)
+        return function_url_target(
+            use_docker, run_id, logs, args.lambda_concurrency, args.lambda_idle_timeout
+        )
     raise ValueError(f"unknown way {way!r}")
+
+
+def function_url_target(
+    use_docker: bool, run_id: str, logs: Path, concurrency: int, idle_timeout: float
+) -> FunctionUrlTarget:
+    sizing = deployed_sizing()
+    options = ["--rie", str(rie_path()), "--run-id", run_id, "--memory-mb", str(sizing.lambda_memory_mb)]
+    options += ["--timeout-seconds", str(sizing.lambda_timeout_seconds)]
+    options += ["--concurrency", str(concurrency), "--idle-timeout", str(idle_timeout)]
+    how = "handler as a host process under the Lambda RIE (no Docker engine)"
+    if use_docker:
+        options += ["--image", build_image("lambda")]
+        how = (
+            f"Lambda image under the Lambda RIE in Docker, --memory {sizing.lambda_memory_mb}m "
+            f"--cpus {lambda_cpus(sizing.lambda_memory_mb):.2f} (memory / 1769 MB)"
+        )
+    return FunctionUrlTarget(f"{how}, behind a local Function URL (payload format 2.0)", options, logs)
+
+
+def server_target(
+    way: str, use_docker: bool, run_id: str, logs: Path, label: str | None = None
+) -> ServerTarget:
+    """One ec2 or ecs server (``label`` names it when several run at once), without the proxy."""
+    sizing = deployed_sizing()
+    label = label or way
+    if way == "ec2":
+        return ec2_target(logs, label=label)
+    if not use_docker:
+        return ecs_host_target(sizing.fargate_workers, logs, label=label)
+    tag = build_image("ecs")
+    return ecs_container_target(
+        tag,
+        run_id,
+        sizing.fargate_vcpus,
+        sizing.fargate_memory_mib,
+        exposed_port(tag),
+        sizing.fargate_workers,
+        logs,
+        label=label,
+    )
 
 
 @contextlib.contextmanager
@@ -166,7 +181,9 @@ def main(argv: list[str] | None = None) -> Path:
             if use_docker
             else "host processes, no Docker engine."
         )
-        + " Not AWS numbers: no network hops, no load balancer, no real Lambda placement."
+        + " HAProxy on 127.0.0.1 stands in for the ALB in front of ec2 and ecs (health checks on /ready,"
+        " connection reuse, 60 s idle timeout); Lambda answers through a local Function URL."
+        " Not AWS numbers: no network hops, no real Lambda placement."
     )
     data = report_data(run_id, "local emulation", note, settings, targets, args.prices)
     data["docker"] = use_docker

@@ -7,6 +7,10 @@ cold:   start every user at once (a burst of concurrent first requests against f
         forced environments), keep them going briefly, stop. Cold and warm responses are told
         apart afterwards by the app's ``x-cold-start`` header, not by timing.
 
+A steady run also ends early, cleanly (in-flight requests finish, samples are written), once the
+file named by ``LOADTEST_STOP_FILE`` exists (loadtests.faults.stop): the fault scenarios hold
+load until they are done.
+
 ``tick()`` returns ``(users, spawn_rate)`` or ``None`` to stop. Both shapes return one tuple
 for their whole run, so Locust calls ``runner.start`` once and does the ramp itself.
 """
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from locust import LoadTestShape
+
+from loadtests.faults.stop import stop_requested
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class SteadyShape(RecordedShape):
         plan = self.current_plan()
         run_time = self.get_run_time()
         self.mark("ramp")
-        if run_time >= plan.ramp_seconds + plan.hold_seconds:
+        if run_time >= plan.ramp_seconds + plan.hold_seconds or stop_requested():
             self.mark("end")
             return None
         if run_time >= plan.ramp_seconds and "hold" not in self.phase_marks:

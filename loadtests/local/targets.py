@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -20,10 +21,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from infra.common.sizing import ECS_STOP_TIMEOUT_SECONDS
 from infra.ec2.bundle import UNIT_FILE, service_command
+from infra.local.docker import DOCKER
 from loadtests.local.containers import ContainerSpec, remove_container, start_container
 from loadtests.local.function_url import ADMIN_PREFIX
 from loadtests.local.process import LOOPBACK, FirstSuccess, ManagedProcess, free_port, wait_for_first_success
+from loadtests.local.proxy import LoadBalancer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV") or REPO_ROOT / ".venv") / "bin"
@@ -61,10 +65,12 @@ class LocalTarget(Protocol):
 
 # ---------------------------------------------------------------- a server process or container
 class _RestartableTarget:
-    """Shared by ec2 and ecs: a fresh start is a new process or container, timed to first success."""
+    """Shared by ec2 and ecs: a fresh start is a new process or container, timed to first success.
+    ``label`` tells instances of one way apart (log and container names) when several run at once."""
 
     name = ""
     how = ""
+    label = ""
 
     def __init__(self) -> None:
         self.port = 0
@@ -78,13 +84,25 @@ class _RestartableTarget:
     def launch(self, port: int) -> ManagedProcess:
         raise NotImplementedError
 
-    def start(self) -> ColdStart:
-        self.port = free_port()
+    def start(self, port: int | None = None) -> ColdStart:
+        """Launch on ``port`` (a restart keeps its port, as a systemd unit does) or a free one."""
+        self.port = port or free_port()
         self.starts += 1
         started = time.monotonic()
         self.process = self.launch(self.port)
         first = wait_for_first_success(LOOPBACK, self.port, started, alive=self.process)
         return ColdStart.measured(f"{self.how}: start to first successful /predict", first)
+
+    def terminate(self, grace_seconds: float) -> None:
+        """SIGTERM, then up to ``grace_seconds`` for in-flight requests before SIGKILL."""
+        if self.process is not None:
+            self.process.stop(grace_seconds)
+            self.process = None
+
+    def root_pid(self) -> int | None:
+        """The server's main process on this host (for its workers' RSS and open files)."""
+        popen = self.process.process if self.process is not None else None
+        return popen.pid if popen is not None and popen.poll() is None else None
 
     def force_cold(self) -> ColdStart:
         self.stop()
@@ -112,7 +130,7 @@ class HostServiceTarget(_RestartableTarget):
         self.name, self.how, self.argv, self.env, self.log_dir = name, how, argv, env, log_dir
 
     def launch(self, port: int) -> ManagedProcess:
-        log = self.log_dir / f"{self.name}-{self.starts}.log"
+        log = self.log_dir / f"{self.label or self.name}-{self.starts}.log"
         return ManagedProcess(self.argv(port), log, env=self.env(port), cwd=REPO_ROOT).start()
 
     def details(self) -> dict[str, Any]:
@@ -126,15 +144,32 @@ class ContainerTarget(_RestartableTarget):
         self.container = ""
 
     def launch(self, port: int) -> ManagedProcess:
-        self.container = f"{self.name}-{self.starts}"
+        self.container = f"{self.label or self.name}-{self.starts}"
         spec = self.spec(port, self.container)
         self.container = spec.name
-        return start_container(spec, self.log_dir / f"{self.name}-{self.starts}.log")
+        return start_container(spec, self.log_dir / f"{self.label or self.name}-{self.starts}.log")
 
     def stop(self) -> None:
         if self.container:
             remove_container(self.container)
         super().stop()
+
+    def terminate(self, grace_seconds: float = ECS_STOP_TIMEOUT_SECONDS) -> None:
+        """``docker stop``: SIGTERM, SIGKILL after ``grace_seconds`` (the task's stopTimeout)."""
+        if self.container:
+            subprocess.run(
+                [DOCKER, "stop", "--time", str(int(grace_seconds)), self.container],
+                capture_output=True, check=False, timeout=grace_seconds + 30,
+            )  # fmt: skip
+        self.stop()
+
+    def root_pid(self) -> int | None:
+        inspected = subprocess.run(
+            [DOCKER, "inspect", "--format", "{{.State.Pid}}", self.container],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+        pid = int(inspected.stdout.strip() or 0) if inspected.returncode == 0 else 0
+        return pid or None
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "docker_run": self.spec(self.port, self.container).run_argv()}
@@ -157,26 +192,43 @@ def server_environment(base: dict[str, str], port: int, workers: int) -> dict[st
     return {**base, "APP_HOST": LOOPBACK, "APP_PORT": str(port), "WEB_CONCURRENCY": str(workers)}
 
 
-def ec2_target(log_dir: Path, workers: int | None = None) -> HostServiceTarget:
+def ec2_target(log_dir: Path, workers: int | None = None, label: str = "ec2") -> HostServiceTarget:
     count = workers or os.cpu_count() or 1  # the unit's ExecStartPre: one worker per vCPU (nproc)
     env = {**os.environ, **unit_environment(UNIT_FILE.read_text())}
-    return HostServiceTarget(
+    target = HostServiceTarget(
         "ec2",
         "systemd unit's ExecStart as a host process",
         lambda port: service_command(VENV_BIN / "python"),
         lambda port: server_environment(env, port, count),
         log_dir,
     )
+    target.label = label
+    return target
+
+
+def unit_restart_seconds() -> float:
+    """The unit's ``RestartSec=``: how long systemd waits before ``Restart=on-failure`` restarts it."""
+    for line in UNIT_FILE.read_text().splitlines():
+        if line.startswith("RestartSec="):
+            return float(line.removeprefix("RestartSec=").strip().removesuffix("s"))
+    return 0.1  # systemd's default
 
 
 # ---------------------------------------------------------------- the ECS image, in Docker or on the host
 def ecs_container_target(
-    image: str, run_id: str, cpus: float, memory_mb: int, container_port: int, workers: int, log_dir: Path
+    image: str,
+    run_id: str,
+    cpus: float,
+    memory_mb: int,
+    container_port: int,
+    workers: int,
+    log_dir: Path,
+    label: str = "ecs",
 ) -> ContainerTarget:
     def spec(port: int, _: str) -> ContainerSpec:
         return ContainerSpec(
             image=image,
-            name=f"one-model-{run_id}-ecs",
+            name=f"one-model-{run_id}-{label}",
             run_id=run_id,
             host_port=port,
             container_port=container_port,
@@ -186,20 +238,73 @@ def ecs_container_target(
         )
 
     how = f"ECS image in Docker, --cpus {cpus:g} --memory {memory_mb}m (the Fargate task size)"
-    return ContainerTarget("ecs", how, spec, log_dir)
+    target = ContainerTarget("ecs", how, spec, log_dir)
+    target.label = label
+    return target
 
 
-def ecs_host_target(workers: int, log_dir: Path) -> HostServiceTarget:
+def ecs_host_target(workers: int, log_dir: Path, label: str = "ecs") -> HostServiceTarget:
     """The ECS image's command, ``python -m serving``, with the venv's interpreter."""
     how = "ECS image's command as a host process (no Docker engine: no CPU/memory limits)"
     env = dict(os.environ)
-    return HostServiceTarget(
+    target = HostServiceTarget(
         "ecs",
         how,
         lambda port: [str(VENV_BIN / "python"), "-m", "serving"],
         lambda port: server_environment(env, port, workers),
         log_dir,
     )
+    target.label = label
+    return target
+
+
+# ---------------------------------------------------------------- ec2 and ecs behind the local ALB
+ServerTarget = HostServiceTarget | ContainerTarget
+
+
+class BalancedTarget:
+    """An ec2 or ecs target behind HAProxy (loadtests.local.proxy), as the ALB fronts them on AWS.
+
+    The cold start is timed from launching the server to the first successful /predict through
+    the proxy, so it includes the health checks that put a new target in service."""
+
+    def __init__(self, server: ServerTarget, log_dir: Path) -> None:
+        self.server = server
+        self.name = server.name
+        self.balancer = LoadBalancer(log_dir / f"{server.name}-haproxy.log")
+        self.how = f"{server.how}; behind {self.balancer.description()}"
+
+    @property
+    def url(self) -> str:
+        return self.balancer.url
+
+    def start(self) -> ColdStart:
+        if self.balancer.process is None:
+            self.balancer.start()
+        started = time.monotonic()
+        self.server.start()
+        self.balancer.register(self.server_name, self.server.port)
+        self.balancer.wait_until_up(self.server_name)
+        first = wait_for_first_success(LOOPBACK, self.balancer.port, started)
+        return ColdStart.measured(f"{self.how}: start to first successful /predict through the proxy", first)
+
+    @property
+    def server_name(self) -> str:
+        return f"{self.server.label or self.name}-{self.server.starts}"
+
+    def force_cold(self) -> ColdStart:
+        self.balancer.deregister(self.server_name)
+        self.server.stop()
+        return self.start()
+
+    def stop(self) -> None:
+        try:
+            self.server.stop()
+        finally:
+            self.balancer.stop()
+
+    def details(self) -> dict[str, Any]:
+        return {**self.server.details(), "load_balancer": self.balancer.description()}
 
 
 # ---------------------------------------------------------------- Lambda behind the local Function URL

@@ -1,0 +1,99 @@
+"""`make faults`: the fault scenarios against the three local ways, and their report.
+
+    python -m loadtests.faults --soak-seconds 600      # the 10-minute soak
+
+Writes reports/<run-id>/report.json (``faults``) and report.md (its "Faults" section). Everything
+listens on 127.0.0.1 and everything started is stopped on success, failure, Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from infra.local.docker import docker_available
+from loadtests.demo import WAYS, function_url_target, server_target
+from loadtests.faults.markdown import faults_section
+from loadtests.faults.scenarios import FaultSettings, run_lambda_faults, run_server_faults
+from loadtests.local.containers import remove_run_containers
+from loadtests.local.targets import ServerTarget
+from loadtests.run import REPORTS_DIR, exit_on_sigterm, new_run_id, say
+
+NOTE = (
+    "Each way under steady Locust load on 127.0.0.1 while something happens to it. ec2 and ecs: two "
+    "servers behind HAProxy (health checks on /ready, connection reuse, 60 s idle timeout, draining); "
+    "lambda: the local Function URL over RIE environments. Failed = any non-200 or connection error the "
+    "clients saw. Slow clients go straight to one server (the proxy would buffer them); their p99 is "
+    "compared with the soak's."
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.faults", description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", default=",".join(WAYS), help="comma-separated subset of ec2,ecs,lambda")
+    parser.add_argument("--soak-seconds", type=float, default=30.0, help="steady load held for the soak")
+    parser.add_argument("--users", type=int, default=4, help="Locust users during every scenario")
+    parser.add_argument("--slow-connections", type=int, default=4, help="slow clients (at most 8)")
+    parser.add_argument("--no-docker", action="store_true", help="host processes even if Docker is available")
+    parser.add_argument("--run-id", default=None)
+    parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="where reports/<run-id>/ goes")
+    return parser.parse_args(argv)
+
+
+def server_factory(way: str, use_docker: bool, run_id: str, logs: Path) -> Callable[[str], ServerTarget]:
+    return lambda label: server_target(way, use_docker, run_id, logs, label)
+
+
+def run_faults(
+    ways: list[str], use_docker: bool, run_id: str, run_dir: Path, settings: FaultSettings
+) -> dict[str, Any]:
+    """The scenarios for each way, in turn; the ``faults`` entry of report.json."""
+    logs = run_dir / "logs"
+    figures: dict[str, Any] = {}
+    try:
+        for way in ways:
+            out = run_dir / "faults" / way
+            if way == "lambda":
+                target = function_url_target(use_docker, run_id, logs, concurrency=10, idle_timeout=120.0)
+                figures[way] = run_lambda_faults(target, out, settings, say)
+            else:
+                figures[way] = run_server_faults(
+                    way, server_factory(way, use_docker, run_id, logs), out, settings, say
+                )
+    finally:
+        if use_docker:
+            remove_run_containers(run_id)
+    return {"note": NOTE, "settings": settings.as_dict(), "ways": figures}
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(argv)
+    exit_on_sigterm()
+    ways = [w.strip() for w in args.targets.split(",") if w.strip()]
+    run_id = args.run_id or new_run_id("faults")
+    run_dir = args.out / run_id
+    use_docker = not args.no_docker and docker_available()
+    settings = FaultSettings(args.users, args.soak_seconds, args.slow_connections)
+    data = {
+        "run_id": run_id,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "docker": use_docker,
+        "faults": run_faults(ways, use_docker, run_id, run_dir, settings),
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "report.json").write_text(json.dumps(data, indent=2))
+    report = run_dir / "report.md"
+    report.write_text(
+        "\n".join([f"# One Model, Three Ways: fault scenarios ({run_id})", "", *faults_section(data)])
+    )
+    say("\n".join(faults_section(data)))
+    say(f"report: {report}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
