@@ -297,3 +297,23 @@ def run_make(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize(
+    ("target", "checks"),
+    [
+        ("deploy-lambda", ["--lambda-reserved-concurrency"]),
+        ("deploy-ec2", ["--allowed-cidr"]),
+        ("deploy-ecs", ["--allowed-cidr"]),
+        ("deploy-all", ["--lambda-reserved-concurrency", "--allowed-cidr"]),
+        ("destroy-lambda", []),
+    ],
+)
+def test_each_deploy_target_s_preflight_checks_what_it_deploys(target: str, checks: list[str]) -> None:
+    """`make -n`: the first command of each target is the preflight, with the checks its stacks need."""
+    result = run_make("-n", target, "ALLOWED_CIDR=203.0.113.7/32", env=dict(os.environ))
+    first = result.stdout.splitlines()[0].split()
+    assert first[1:3] == ["-m", "infra.common.credentials"]
+    assert [word for word in first if word.startswith("--")] == checks
+    if "--allowed-cidr" in checks:
+        assert first[first.index("--allowed-cidr") + 1] == '"203.0.113.7/32"'
