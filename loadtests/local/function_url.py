@@ -5,7 +5,8 @@ The pool manages execution environments the way Lambda does:
 - when every environment is busy a new one starts: a cold start (a new RIE container or process);
 - at the concurrency limit the request is throttled with 429, as a Function URL does;
 - environments idle for longer than ``idle_timeout`` are retired, and ``retire_all`` forces
-  fresh ones (what an update of the function's configuration does on AWS).
+  fresh ones (what an update of the function's configuration does on AWS): a busy environment
+  takes no new request but finishes the one it runs before it stops, as on Lambda.
 
 Each environment records its init: the time from starting it to its first invoke response,
 and the ``Init Duration`` of the RIE's REPORT line.
@@ -159,6 +160,7 @@ class ExecutionEnvironment:
     def summary(self) -> dict[str, Any]:
         return {
             "env_id": self.env_id,
+            "pid": self.process.process.pid if self.process.process is not None else None,
             "started_at": self.started_wall,
             "first_response_seconds": self.first_response_seconds,
             "init_duration_ms": self.init_duration_ms,
@@ -188,9 +190,11 @@ class EnvironmentPool:
         self.init_timeout = init_timeout
         self.invoke_timeout = invoke_timeout
         self.active: list[ExecutionEnvironment] = []
+        self.retiring: list[ExecutionEnvironment] = []  # no new requests; stop once the current one ends
         self.retired: list[ExecutionEnvironment] = []
         self.throttles = 0
-        self._lock = threading.Lock()  # acquire/release run on the event loop, retire_all from another thread
+        # acquire/release run on the event loop, retire_all in another thread (it waits on releases)
+        self._lock = threading.Condition()
         self._serial = 0
 
     # -- the request path
@@ -210,12 +214,17 @@ class EnvironmentPool:
 
     def _acquire(self) -> tuple[ExecutionEnvironment, bool]:
         with self._lock:
+            # An environment whose process died while idle is gone: Lambda never routes to it.
+            for env in [e for e in self.active if not e.busy and not e.process.running()]:
+                self.active.remove(env)
+                env.retired_reason = "died"
+                self.retired.append(env)
             idle = [env for env in self.active if not env.busy]
             if idle:
                 env = max(idle, key=lambda e: e.last_used)
                 env.busy = True
                 return env, False
-            if len(self.active) >= self.concurrency_limit:
+            if len(self.active) + len(self.retiring) >= self.concurrency_limit:
                 self.throttles += 1
                 raise Throttled
             self._serial += 1
@@ -230,6 +239,7 @@ class EnvironmentPool:
         with self._lock:
             env.busy = False
             env.last_used = time.monotonic()
+            self._lock.notify_all()
 
     def _launch(self, env: ExecutionEnvironment) -> None:
         env.started_at, env.started_wall = time.monotonic(), time.time()
@@ -274,17 +284,30 @@ class EnvironmentPool:
         return len(expired)
 
     def retire_all(self, reason: str = "forced") -> None:
-        """Stop every environment, so the next requests meet fresh ones (cold starts)."""
+        """Stop every environment, so the next requests meet fresh ones (cold starts). None takes
+        a new request from now on; a busy one finishes its request first (up to the invoke timeout)."""
         with self._lock:
             environments = list(self.active)
+            self.active.clear()
+            self.retiring += environments
+        deadline = time.monotonic() + self.invoke_timeout
         for env in environments:
-            self._retire(env, reason)
+            with self._lock:
+                while env.busy and (remaining := deadline - time.monotonic()) > 0:
+                    self._lock.wait(remaining)
+            self._stop(env, reason)
 
     def _retire(self, env: ExecutionEnvironment, reason: str) -> None:
         with self._lock:
             if env not in self.active:
-                return
+                return  # retired already, or retiring (``retire_all`` stops it)
             self.active.remove(env)
+        self._stop(env, reason)
+
+    def _stop(self, env: ExecutionEnvironment, reason: str) -> None:
+        with self._lock:
+            if env in self.retiring:
+                self.retiring.remove(env)
             env.retired_reason = reason
             self.retired.append(env)
         if env.connection is not None:
@@ -293,7 +316,7 @@ class EnvironmentPool:
 
     def environments(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [env.summary() for env in [*self.retired, *self.active]]
+            return [env.summary() for env in [*self.retired, *self.retiring, *self.active]]
 
 
 def read_init_duration(log_path: Path, wait_seconds: float = 1.0) -> float | None:
