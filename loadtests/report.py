@@ -13,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+from loadtests.faults.markdown import faults_section
+
 WAYS = ("lambda", "ecs", "ec2")
 LABELS = {"lambda": "Serverless (Lambda)", "ecs": "Containers (ECS Fargate)", "ec2": "VM (EC2)"}
 COLORS = {"lambda": "#e8873a", "ecs": "#3a7be8", "ec2": "#4caf50"}
@@ -251,6 +253,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"- cold: fresh environments forced, then {settings['burst_users']} users at once for "
         f"{settings['burst_seconds']:g} s; cold responses are those with `x-cold-start: true`",
         "",
+        *faults_section(data),
         "## Charts",
         "",
         *[f"![{name}]({name})" for name in CHARTS],
