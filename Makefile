@@ -90,6 +90,14 @@ LOADTEST_ARGS ?=
 demo: $(MODEL) ## The three ways side by side on this machine: cold + steady Locust runs, then the report
 	$(BIN)/python -m loadtests.demo $(DEMO_ARGS)
 
+# Rolling restart, crash, soak and slow clients under load, per way (ec2/ecs behind HAProxy, the
+# local ALB). FAULTS_ARGS="--soak-seconds 600" for the 10-minute soak.
+FAULTS_ARGS ?=
+
+.PHONY: faults
+faults: $(MODEL) ## Fault scenarios under load on the three local ways, and their report (make demo points here)
+	$(BIN)/python -m loadtests.faults $(FAULTS_ARGS)
+
 # Both stop in one line, before anything is scaled, unless every stack is stable and every endpoint answers
 # /health from here (ALLOWED_CIDR); Function URL requests are SigV4-signed with your credentials (AWS_IAM).
 loadtest compare: export AWS_EC2_METADATA_DISABLED ?= true

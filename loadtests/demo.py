@@ -1,12 +1,15 @@
 """`make demo`: the three-way comparison on this machine, no AWS account needed.
 
 For each way: start it fresh (timing start to first success), run the cold scenario (fresh
-environments, a burst of first requests), then the steady scenario; stop it. Then write
+environments, a burst of first requests), then the steady scenario; stop it. ec2 and ecs answer
+through HAProxy standing in for their ALB (loadtests.local.proxy), lambda through a local
+Function URL. With ``--faults`` (or ``make faults`` alone) the fault scenarios follow. Then write
 reports/<run-id>/ and print a summary. Everything listens on 127.0.0.1; everything started is
 stopped on success, failure, Ctrl-C or SIGTERM (Docker containers carry a run label and are
 removed with ``docker rm -f`` in any case).
 
     python -m loadtests.demo --hold 120 --users 16      # a longer, heavier run
+    python -m loadtests.demo --faults                   # then the fault scenarios (make faults)
 """
 
 from __future__ import annotations
@@ -21,17 +24,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from infra.local.docker import build_image, docker_available
-from infra.local.rie import rie_path
-from loadtests.local.containers import exposed_port, lambda_cpus, remove_run_containers
+from infra.local.docker import docker_available
+from loadtests.faults.runner import run_faults
+from loadtests.faults.scenarios import FaultSettings
+from loadtests.local.containers import remove_run_containers
+from loadtests.local.proxy import ensure_haproxy
 from loadtests.local.targets import (
     BalancedTarget,
-    FunctionUrlTarget,
     LocalTarget,
-    ServerTarget,
-    ec2_target,
-    ecs_container_target,
-    ecs_host_target,
+    function_url_target,
+    server_target,
 )
 from loadtests.locust_run import LoadSettings
 from loadtests.payloads import HOLDOUT_PATH
@@ -45,7 +47,6 @@ from loadtests.run import (
     run_scenario,
     say,
 )
-from loadtests.sizing import deployed_sizing
 
 WAYS = ("ec2", "ecs", "lambda")
 DEMO_DEFAULTS = LoadSettings(steady_users=6, ramp_seconds=5, hold_seconds=20, burst_users=4, burst_seconds=6)
@@ -60,6 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--lambda-idle-timeout", type=float, default=120.0, help="s before an idle env retires"
     )
     parser.add_argument("--run-id", default=None)
+    parser.add_argument(
+        "--faults", action="store_true", help="then the fault scenarios too (`make faults` runs them alone)"
+    )
+    parser.add_argument("--soak-seconds", type=float, default=30.0, help="with --faults: the soak's length")
     add_load_options(parser, DEMO_DEFAULTS)
     return parser.parse_args(argv)
 
@@ -74,46 +79,6 @@ def build_target(
             use_docker, run_id, logs, args.lambda_concurrency, args.lambda_idle_timeout
         )
     raise ValueError(f"unknown way {way!r}")
-
-
-def function_url_target(
-    use_docker: bool, run_id: str, logs: Path, concurrency: int, idle_timeout: float
-) -> FunctionUrlTarget:
-    sizing = deployed_sizing()
-    options = ["--rie", str(rie_path()), "--run-id", run_id, "--memory-mb", str(sizing.lambda_memory_mb)]
-    options += ["--timeout-seconds", str(sizing.lambda_timeout_seconds)]
-    options += ["--concurrency", str(concurrency), "--idle-timeout", str(idle_timeout)]
-    how = "handler as a host process under the Lambda RIE (no Docker engine)"
-    if use_docker:
-        options += ["--image", build_image("lambda")]
-        how = (
-            f"Lambda image under the Lambda RIE in Docker, --memory {sizing.lambda_memory_mb}m "
-            f"--cpus {lambda_cpus(sizing.lambda_memory_mb):.2f} (memory / 1769 MB)"
-        )
-    return FunctionUrlTarget(f"{how}, behind a local Function URL (payload format 2.0)", options, logs)
-
-
-def server_target(
-    way: str, use_docker: bool, run_id: str, logs: Path, label: str | None = None
-) -> ServerTarget:
-    """One ec2 or ecs server (``label`` names it when several run at once), without the proxy."""
-    sizing = deployed_sizing()
-    label = label or way
-    if way == "ec2":
-        return ec2_target(logs, label=label)
-    if not use_docker:
-        return ecs_host_target(sizing.fargate_workers, logs, label=label)
-    tag = build_image("ecs")
-    return ecs_container_target(
-        tag,
-        run_id,
-        sizing.fargate_vcpus,
-        sizing.fargate_memory_mib,
-        exposed_port(tag),
-        sizing.fargate_workers,
-        logs,
-        label=label,
-    )
 
 
 @contextlib.contextmanager
@@ -166,6 +131,8 @@ def main(argv: list[str] | None = None) -> Path:
             "No Docker engine reachable (or --no-docker): ecs and lambda run as host processes; "
             "the report says so."
         )
+    if {"ec2", "ecs"} & set(ways):
+        ensure_haproxy(say)  # the local ALB; installed here when missing and possible (root + apt)
     targets: dict[str, Any] = {}
     try:
         for way in ways:
@@ -187,7 +154,13 @@ def main(argv: list[str] | None = None) -> Path:
     )
     data = report_data(run_id, "local emulation", note, settings, targets, args.prices)
     data["docker"] = use_docker
-    return publish_report(data, run_dir)
+    if args.faults:
+        fault_settings = FaultSettings(users=args.users, soak_seconds=args.soak_seconds)
+        data["faults"] = run_faults(ways, use_docker, run_id, run_dir, fault_settings)
+    report = publish_report(data, run_dir)
+    if not args.faults:
+        say("Fault scenarios (rolling restart, crash, soak, slow clients) under load: make faults")
+    return report
 
 
 if __name__ == "__main__":

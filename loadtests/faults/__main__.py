@@ -11,25 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from infra.local.docker import docker_available
-from loadtests.demo import WAYS, function_url_target, server_target
+from loadtests.demo import WAYS
 from loadtests.faults.markdown import faults_section
-from loadtests.faults.scenarios import FaultSettings, run_lambda_faults, run_server_faults
-from loadtests.local.containers import remove_run_containers
-from loadtests.local.targets import ServerTarget
+from loadtests.faults.runner import run_faults
+from loadtests.faults.scenarios import FaultSettings
 from loadtests.run import REPORTS_DIR, exit_on_sigterm, new_run_id, say
-
-NOTE = (
-    "Each way under steady Locust load on 127.0.0.1 while something happens to it. ec2 and ecs: two "
-    "servers behind HAProxy (health checks on /ready, connection reuse, 60 s idle timeout, draining); "
-    "lambda: the local Function URL over RIE environments. Failed = any non-200 or connection error the "
-    "clients saw. Slow clients go straight to one server (the proxy would buffer them); their p99 is "
-    "compared with the soak's."
-)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -42,32 +31,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-id", default=None)
     parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="where reports/<run-id>/ goes")
     return parser.parse_args(argv)
-
-
-def server_factory(way: str, use_docker: bool, run_id: str, logs: Path) -> Callable[[str], ServerTarget]:
-    return lambda label: server_target(way, use_docker, run_id, logs, label)
-
-
-def run_faults(
-    ways: list[str], use_docker: bool, run_id: str, run_dir: Path, settings: FaultSettings
-) -> dict[str, Any]:
-    """The scenarios for each way, in turn; the ``faults`` entry of report.json."""
-    logs = run_dir / "logs"
-    figures: dict[str, Any] = {}
-    try:
-        for way in ways:
-            out = run_dir / "faults" / way
-            if way == "lambda":
-                target = function_url_target(use_docker, run_id, logs, concurrency=10, idle_timeout=120.0)
-                figures[way] = run_lambda_faults(target, out, settings, say)
-            else:
-                figures[way] = run_server_faults(
-                    way, server_factory(way, use_docker, run_id, logs), out, settings, say
-                )
-    finally:
-        if use_docker:
-            remove_run_containers(run_id)
-    return {"note": NOTE, "settings": settings.as_dict(), "ways": figures}
 
 
 def main(argv: list[str] | None = None) -> Path:

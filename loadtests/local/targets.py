@@ -23,11 +23,19 @@ from typing import Any, Protocol
 
 from infra.common.sizing import ECS_STOP_TIMEOUT_SECONDS
 from infra.ec2.bundle import UNIT_FILE, service_command
-from infra.local.docker import DOCKER
-from loadtests.local.containers import ContainerSpec, remove_container, start_container
+from infra.local.docker import DOCKER, build_image
+from infra.local.rie import rie_path
+from loadtests.local.containers import (
+    ContainerSpec,
+    exposed_port,
+    lambda_cpus,
+    remove_container,
+    start_container,
+)
 from loadtests.local.function_url import ADMIN_PREFIX
 from loadtests.local.process import LOOPBACK, FirstSuccess, ManagedProcess, free_port, wait_for_first_success
 from loadtests.local.proxy import LoadBalancer
+from loadtests.sizing import deployed_sizing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV") or REPO_ROOT / ".venv") / "bin"
@@ -368,3 +376,44 @@ class FunctionUrlTarget:
         with contextlib.suppress(OSError, http.client.HTTPException):
             self._admin("GET", "environments")
         return {"how": self.how, **self.last_details}
+
+
+# ---------------------------------------------------------------- one way's target, built
+def function_url_target(
+    use_docker: bool, run_id: str, logs: Path, concurrency: int, idle_timeout: float
+) -> FunctionUrlTarget:
+    sizing = deployed_sizing()
+    options = ["--rie", str(rie_path()), "--run-id", run_id, "--memory-mb", str(sizing.lambda_memory_mb)]
+    options += ["--timeout-seconds", str(sizing.lambda_timeout_seconds)]
+    options += ["--concurrency", str(concurrency), "--idle-timeout", str(idle_timeout)]
+    how = "handler as a host process under the Lambda RIE (no Docker engine)"
+    if use_docker:
+        options += ["--image", build_image("lambda")]
+        how = (
+            f"Lambda image under the Lambda RIE in Docker, --memory {sizing.lambda_memory_mb}m "
+            f"--cpus {lambda_cpus(sizing.lambda_memory_mb):.2f} (memory / 1769 MB)"
+        )
+    return FunctionUrlTarget(f"{how}, behind a local Function URL (payload format 2.0)", options, logs)
+
+
+def server_target(
+    way: str, use_docker: bool, run_id: str, logs: Path, label: str | None = None
+) -> ServerTarget:
+    """One ec2 or ecs server (``label`` names it when several run at once), without the proxy."""
+    sizing = deployed_sizing()
+    label = label or way
+    if way == "ec2":
+        return ec2_target(logs, label=label)
+    if not use_docker:
+        return ecs_host_target(sizing.fargate_workers, logs, label=label)
+    tag = build_image("ecs")
+    return ecs_container_target(
+        tag,
+        run_id,
+        sizing.fargate_vcpus,
+        sizing.fargate_memory_mib,
+        exposed_port(tag),
+        sizing.fargate_workers,
+        logs,
+        label=label,
+    )
