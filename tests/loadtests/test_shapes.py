@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from locust.util.load_locustfile import load_locustfile
 
+from loadtests.faults.stop import STOP_FILE_ENV
 from loadtests.locust_run import SCENARIO_DIR
 from loadtests.shapes import ColdPlan, ColdShape, SteadyPlan, SteadyShape
 
@@ -67,3 +68,18 @@ def test_each_scenario_locustfile_has_the_user_and_exactly_its_shape(scenario: s
     users, shapes = load_locustfile(str(Path(SCENARIO_DIR) / f"{scenario}.py"))
     assert list(users) == ["PredictUser"]
     assert [type(s) for s in shapes] == [shape]
+
+
+def test_steady_ends_early_and_cleanly_once_the_stop_file_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop_file = tmp_path / "stop"
+    monkeypatch.setenv(STOP_FILE_ENV, str(stop_file))
+    shape = SteadyShape()
+    shape.plan = SteadyPlan(users=2, ramp_seconds=1, hold_seconds=600)
+    shape.runner = SimpleNamespace(stats=FakeStats())  # type: ignore[assignment]
+
+    assert ticks(shape, [0, 5]) == [(2, 2.0)] * 2
+    stop_file.touch()
+    assert ticks(shape, [6]) == [None]
+    assert "end" in shape.phase_marks
