@@ -5,9 +5,10 @@ Only the Lambda way needs this: the ALBs take plain HTTP. Signing is client-side
 request (a canonical request, a SHA-256 of the body, five HMACs), so the load test times it and the
 report shows it beside the latencies, which do not include it.
 
-How a run is told to sign (``LOADTEST_SIGV4_REGION`` in Locust's environment; the credentials are
-the SDK's usual chain in the Locust process, refreshed as they expire). The demo signs with the
-local Function URL's fixed fake identity (``loadtests.local.sigv4.DEMO_IDENTITY``).
+A Locust run is told to sign by ``LOADTEST_SIGV4_REGION`` in its environment; its user takes the
+credentials from the SDK's usual chain in the Locust process (refreshed as they expire). The demo
+signs with the local Function URL's fixed fake identity (``loadtests.local.sigv4.DEMO_IDENTITY``),
+passed to Locust as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
+import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -67,9 +68,11 @@ DEMO_AUTH = Auth(
 )
 
 
-def caller_credentials(session: Any) -> Credentials:
-    """The boto3 session's credentials (refreshable ones refresh themselves when read)."""
-    credentials = session.get_credentials()
+def caller_credentials() -> Credentials:
+    """The caller's credentials from the SDK's chain (AWS_PROFILE, the environment, SSO ...), never
+    from instance metadata unless AWS_EC2_METADATA_DISABLED=false; refreshable ones refresh when read."""
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    credentials = botocore.session.get_session().get_credentials()
     if credentials is None:
         raise LookupError("no AWS credentials to sign the Function URL requests with")
     return credentials
@@ -94,21 +97,15 @@ def timed_signed_headers(
     return sent, (time.perf_counter() - started) * 1000
 
 
-def request(auth: Auth, method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None,
-            session: Any = None) -> urllib.request.Request:  # fmt: skip
+def request(
+    auth: Auth, method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None
+) -> urllib.request.Request:
     """A urllib request, signed when ``auth`` says so (the orchestrators' /health and /ready probes)."""
     plain = dict(headers or {})
     if auth.signs:
-        credentials = auth.credentials or caller_credentials(session or _default_session())
+        credentials = auth.credentials or caller_credentials()
         plain = signed_headers(credentials, str(auth.region), method, url, body, plain)
     return urllib.request.Request(url, data=body or None, headers=plain, method=method)
-
-
-def _default_session() -> Any:
-    import boto3  # only when signing with the caller's credentials
-
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    return boto3.session.Session()
 
 
 def host_header(url: str) -> str:

@@ -19,14 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-import botocore.session
 from locust import FastHttpUser, constant, constant_pacing, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from loadtests.locust_run import PHASES_FILE
 from loadtests.payloads import PayloadSampler, load_holdout
-from loadtests.signing import REGION_VARIABLE, timed_signed_headers
+from loadtests.signing import REGION_VARIABLE, caller_credentials, timed_signed_headers
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 Signer = Callable[[str, bytes], tuple[dict[str, str], float]]
@@ -175,9 +174,7 @@ def sigv4_signer(region: str | None) -> Signer | None:
     """Signs a POST for the Function URL in ``region`` with the SDK's credentials (None: no signing)."""
     if not region:
         return None
-    credentials = botocore.session.get_session().get_credentials()
-    if credentials is None:
-        raise RuntimeError(f"{REGION_VARIABLE} is set but no AWS credentials were found to sign with")
+    credentials = caller_credentials()
 
     def sign(url: str, data: bytes) -> tuple[dict[str, str], float]:
         return timed_signed_headers(credentials, region, "POST", url, data, JSON_HEADERS)
