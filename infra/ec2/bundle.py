@@ -18,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Final
 
@@ -76,17 +77,23 @@ def download_wheels(architecture: Architecture) -> Path:
     """The wheels of requirements/serving.txt for ``architecture``, downloaded once per lock file."""
     lock_digest = hashlib.sha256(SERVING_LOCK.read_bytes()).hexdigest()[:16]
     folder = WHEEL_CACHE / f"{architecture}-{lock_digest}"
-    complete = folder.with_name(f"{folder.name}.complete")  # beside it: the folder holds wheels only
-    if complete.is_file():
+    if folder.is_dir():  # only ever made by the rename below, so complete
         return folder
-    shutil.rmtree(folder, ignore_errors=True)
+    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+    download = Path(tempfile.mkdtemp(dir=WHEEL_CACHE, prefix=f".{folder.name}-"))
     platforms = [item for tag in manylinux_platforms(architecture) for item in ("--platform", tag)]
     # The lock's hashes put pip in hash-checking mode: a wheel that does not match is refused.
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
     command += ["--only-binary=:all:", "--no-deps", *platforms, "--python-version", PYTHON_VERSION]
     command += ["--implementation", "cp", "--abi", f"cp{PYTHON_VERSION.replace('.', '')}"]
-    subprocess.run([*command, "--dest", str(folder), "--requirement", str(SERVING_LOCK)], check=True)
-    complete.touch()
+    try:
+        subprocess.run([*command, "--dest", str(download), "--requirement", str(SERVING_LOCK)], check=True)
+        download.rename(folder)
+    except OSError:
+        if not folder.is_dir():  # not a concurrent build that renamed its copy first
+            raise
+    finally:
+        shutil.rmtree(download, ignore_errors=True)
     return folder
 
 
