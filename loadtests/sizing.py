@@ -19,11 +19,6 @@ from typing import Any
 
 from infra.common import sizing
 
-# The ALBs' target-group health check on /ready in both stacks (infra/ec2/stack.py, infra/ecs/stack.py:
-# interval 10 s, healthy threshold 2; tests/loadtests/test_report.py keeps these equal to the stacks).
-ALB_HEALTH_CHECK_INTERVAL_SECONDS = 10
-ALB_HEALTHY_THRESHOLD_COUNT = 2
-
 
 @dataclass(frozen=True)
 class Sizing:
@@ -145,7 +140,10 @@ def start_split(way: str, on_aws: bool, target: dict[str, Any]) -> dict[str, Any
     if way == "lambda" or total is None:
         return None
     if on_aws:
-        interval, threshold = float(ALB_HEALTH_CHECK_INTERVAL_SECONDS), ALB_HEALTHY_THRESHOLD_COUNT
+        interval, threshold = (
+            float(sizing.ALB_HEALTH_CHECK_INTERVAL_SECONDS),
+            sizing.ALB_HEALTHY_THRESHOLD_COUNT,
+        )
         checker = "the ALB's target-group health check"
         app = (
             "instance launch, boot and the app's start to /ready"

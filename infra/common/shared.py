@@ -154,6 +154,7 @@ DOCKER_CONTEXT_EXCLUDES: Final = [
     "loadtests",
     "reports",
     "tests",
+    ".pip-build*",  # a local build's pip config (infra/local/docker.py), present only while it builds
 ]
 
 

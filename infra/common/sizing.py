@@ -20,6 +20,10 @@ READY_PATH: Final = "/ready"
 # its keep-alive (75 s) outlasts the ALBs' idle timeout, and its graceful shutdown (10 s) ends
 # before either platform kills it (ECS after stopTimeout, systemd after TimeoutStopSec).
 ALB_IDLE_TIMEOUT_SECONDS: Final = 60
+# The target groups' health check on READY_PATH (both ALB ways): a target takes traffic after
+# interval x threshold seconds of answering, which the report adds to the app's own start.
+ALB_HEALTH_CHECK_INTERVAL_SECONDS: Final = 10
+ALB_HEALTHY_THRESHOLD_COUNT: Final = 2
 ECS_STOP_TIMEOUT_SECONDS: Final = 30
 
 # EC2: 2 burstable vCPUs, 2 GiB (enough to pip-install onnxruntime on first boot).

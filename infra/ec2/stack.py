@@ -207,8 +207,8 @@ class Ec2Stack(cdk.Stack):
             health_check=elbv2.HealthCheck(
                 path=sizing.READY_PATH,
                 healthy_http_codes="200",
-                interval=cdk.Duration.seconds(10),
-                healthy_threshold_count=2,
+                interval=cdk.Duration.seconds(sizing.ALB_HEALTH_CHECK_INTERVAL_SECONDS),
+                healthy_threshold_count=sizing.ALB_HEALTHY_THRESHOLD_COUNT,
             ),
         )
 

@@ -113,8 +113,8 @@ class EcsStack(cdk.Stack):
         service.target_group.configure_health_check(
             path=sizing.READY_PATH,
             healthy_http_codes="200",
-            interval=cdk.Duration.seconds(10),
-            healthy_threshold_count=2,
+            interval=cdk.Duration.seconds(sizing.ALB_HEALTH_CHECK_INTERVAL_SECONDS),
+            healthy_threshold_count=sizing.ALB_HEALTHY_THRESHOLD_COUNT,
         )
         service.target_group.set_attribute("deregistration_delay.timeout_seconds", "10")
 

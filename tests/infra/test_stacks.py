@@ -155,7 +155,14 @@ def test_server_keep_alive_outlasts_the_alb_idle_timeout() -> None:
 def test_target_group_checks_ready_on_the_app_port(synth: Synthesis, way: names.Way) -> None:
     synth.template(way).has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
-        {"HealthCheckPath": sizing.READY_PATH, "Matcher": {"HttpCode": "200"}, "Port": Match.any_value()},
+        {
+            "HealthCheckPath": sizing.READY_PATH,
+            "Matcher": {"HttpCode": "200"},
+            "Port": Match.any_value(),
+            # The report's start-time split (the app's start + interval x threshold) assumes these.
+            "HealthCheckIntervalSeconds": sizing.ALB_HEALTH_CHECK_INTERVAL_SECONDS,
+            "HealthyThresholdCount": sizing.ALB_HEALTHY_THRESHOLD_COUNT,
+        },
     )
 
 

@@ -6,18 +6,18 @@ recorded/lambda-signed/ one steady run whose requests Locust SigV4-signed. The l
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.common.sizing import ALB_HEALTH_CHECK_INTERVAL_SECONDS, ALB_HEALTHY_THRESHOLD_COUNT
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.costs import CLIENT_MEASURED, DEFAULT_PRICES, hourly_cost, idle_monthly_cost, load_prices
 from loadtests.locust_run import LoadSettings
 from loadtests.report import CHARTS, markdown, terminal_summary, write_report
-from loadtests.run import REPO_ROOT, report_data
-from loadtests.sizing import ALB_HEALTH_CHECK_INTERVAL_SECONDS, ALB_HEALTHY_THRESHOLD_COUNT, deployed_sizing
+from loadtests.run import report_data
+from loadtests.sizing import deployed_sizing
 
 RECORDED = Path(__file__).parent / "recorded"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -212,13 +212,3 @@ def test_locally_lambda_is_priced_at_the_client_s_mean_and_says_so(report: tuple
     costs = data["targets"]["lambda"]["costs"]
     assert costs["per_million_basis"] == CLIENT_MEASURED
     assert "no CloudWatch REPORT lines" in path.read_text()
-
-
-def test_the_health_check_constants_are_the_stacks(report: tuple[dict, Path]) -> None:
-    """Both ALB stacks configure the health check the start split assumes."""
-    for stack in ("ec2", "ecs"):
-        source = (REPO_ROOT / "infra" / stack / "stack.py").read_text()
-        intervals = re.findall(r"interval=cdk\.Duration\.seconds\((\d+)\)", source)
-        thresholds = re.findall(r"healthy_threshold_count=(\d+)", source)
-        assert intervals == [str(ALB_HEALTH_CHECK_INTERVAL_SECONDS)], stack
-        assert thresholds == [str(ALB_HEALTHY_THRESHOLD_COUNT)], stack
