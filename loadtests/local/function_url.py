@@ -291,11 +291,15 @@ class EnvironmentPool:
             self.active.clear()
             self.retiring += environments
         deadline = time.monotonic() + self.invoke_timeout
-        for env in environments:
+        while environments:  # each one as soon as it is idle; at the deadline, whatever is left
             with self._lock:
-                while env.busy and (remaining := deadline - time.monotonic()) > 0:
+                done = [env for env in environments if not env.busy]
+                if not done and (remaining := deadline - time.monotonic()) > 0:
                     self._lock.wait(remaining)
-            self._stop(env, reason)
+                    continue
+            for env in done or list(environments):
+                self._stop(env, reason)
+                environments.remove(env)
 
     def _retire(self, env: ExecutionEnvironment, reason: str) -> None:
         with self._lock:
