@@ -2,9 +2,10 @@
 
 A connection that sends nothing, or trickles its request line and headers, would otherwise
 hold a slot (and a file descriptor) for as long as it likes. A timer is armed when the
-connection is made and when a request begins on a kept-alive connection, and cancelled when
-the headers are complete; if it fires first, a request that had begun gets 408, and the
-connection is closed either way. Between requests the keep-alive timeout applies instead.
+connection is made, and when data leaves a request's headers incomplete (so a request whose
+headers come in one piece, the usual case, costs no timer); it is cancelled when the headers
+are complete. If it fires first, a request that had begun gets 408, and the connection is
+closed either way. Between requests the keep-alive timeout applies instead.
 
 ``serving.server`` passes this class to uvicorn by its import path (``Config(http=...)``, the
 documented way to choose the protocol). Only the server imports it: the Lambda handler never
@@ -40,11 +41,14 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.header_timer = self.loop.call_later(self.header_timeout, self.header_timeout_handler)
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.request_begun and self.header_timer is None and not self.transport.is_closing():
+            self.header_timer = self.loop.call_later(self.header_timeout, self.header_timeout_handler)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.request_begun = True
-        if self.header_timer is None:  # a new request on a kept-alive connection
-            self.header_timer = self.loop.call_later(self.header_timeout, self.header_timeout_handler)
 
     def on_headers_complete(self) -> None:
         self._cancel_header_timer()
