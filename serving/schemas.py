@@ -139,8 +139,9 @@ def parse_predict_request(body: bytes, feature_names: list[str], max_batch_size:
     not fit the model (wrong count, missing or unknown feature names, too many values).
     """
     _check_value_count(body, max_batch_size * len(feature_names), max_batch_size)
-    numbers: np.ndarray | list[list[float]] | None = _array_rows(body, len(feature_names))
+    numbers: np.ndarray | list[list[float]] | None = _array_rows(body, len(feature_names), max_batch_size)
     if numbers is None:
+        _check_row_count(body, max_batch_size)
         request: Any = _request_adapter(max_batch_size, len(feature_names)).validate_json(body)
         numbers = [
             _as_row(instance, index, feature_names) for index, instance in enumerate(request.instances)
@@ -173,7 +174,22 @@ def _check_value_count(body: bytes, max_values: int, max_batch_size: int) -> Non
         raise InputError([_error(("body",), message)])
 
 
-def _array_rows(body: bytes, n_features: int) -> np.ndarray | None:
+def _check_row_count(body: bytes, max_batch_size: int) -> None:
+    """Refuse, before pydantic parses it, a body with more arrays and objects than a full batch.
+
+    A valid body has one object around it, one array of instances and one array or object
+    per row. Empty or short rows slip under the value count; each still costs a parser a
+    container, and pydantic's own batch limit applies only once it has built them all.
+    """
+    if len(body) < max_batch_size:
+        return
+    codes = np.frombuffer(body, dtype=np.uint8)
+    containers = int(np.count_nonzero(codes == ord("["))) + int(np.count_nonzero(codes == ord("{")))
+    if containers > max_batch_size + 2:
+        raise InputError([_error(("body", "instances"), f"more than {max_batch_size} rows")])
+
+
+def _array_rows(body: bytes, n_features: int, max_batch_size: int) -> np.ndarray | None:
     """The fast path: ``{"instances": [[n_features numbers], ...]}`` as a float64 matrix, or
     None for anything else (the full validation then accepts it or says what is wrong).
 
@@ -181,14 +197,15 @@ def _array_rows(body: bytes, n_features: int) -> np.ndarray | None:
     turns anything but numbers into a non-numeric dtype or fails on ragged rows. Booleans
     are the one thing numpy would take as numbers, hence the scan for their literals. Strings
     are another: numpy would make a fixed-width string array as wide as the longest one in
-    every cell, so the body may have no string but the "instances" key. More rows than a
-    batch cannot get here: ``_check_value_count`` refused them.
+    every cell, so the body may have no string but the "instances" key.
     """
     if b"true" in body or b"false" in body or _has_more_than_two_quotes(body):
         return None
     try:
         parsed = orjson.loads(body)
         if type(parsed) is not dict or len(parsed) != 1 or type(parsed.get("instances")) is not list:
+            return None
+        if len(parsed["instances"]) > max_batch_size:  # short or empty rows: too many for numpy
             return None
         rows = np.array(parsed["instances"])
     except (orjson.JSONDecodeError, ValueError, OverflowError):

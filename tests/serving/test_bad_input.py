@@ -99,20 +99,26 @@ def test_exact_feature_set_in_another_order_is_fine_but_a_renamed_one_is_not(
     assert "unknown features ['ALCOHOL']" in response.text
 
 
-def test_batch_over_the_limit_is_rejected(client_after: TestClient) -> None:
+@pytest.mark.parametrize("row", ["[1]", "[]", "{}"], ids=["short rows", "empty rows", "empty objects"])
+def test_batch_over_the_limit_is_rejected(client_after: TestClient, row: str) -> None:
     limit = get_settings().max_batch_size
-    body = '{"instances": [' + ",".join(["[1]"] * (limit + 1)) + "]}"
+    body = '{"instances": [' + ",".join([row] * (limit + 1)) + "]}"
 
     response = client_after.post("/predict", content=body.encode(), headers=JSON)
 
     assert response.status_code == 422
     assert response.json()["detail"] == [
-        {
-            "type": "too_long",
-            "loc": ["body", "instances"],
-            "msg": f"List should have at most {limit} items after validation, not {limit + 1}",
-        }
+        {"type": "value_error", "loc": ["body", "instances"], "msg": f"more than {limit} rows"}
     ]
+
+
+def test_thirteen_thousand_empty_rows_are_refused_before_validation(client_after: TestClient) -> None:
+    body = '{"instances": [' + ",".join(["[]"] * 13_000) + "]}"
+
+    response = client_after.post("/predict", content=body.encode(), headers=JSON)
+
+    assert response.status_code == 422
+    assert "more than 1000 rows" in response.text
 
 
 def test_more_values_than_a_full_batch_holds_is_refused_before_parsing(client_after: TestClient) -> None:
