@@ -6,7 +6,9 @@ Configured like the ALB the stacks create (infra/common/sizing.py holds the shar
   server's keep-alive (75 s, serving/config.py) outlasts, so the proxy never reuses a
   connection that the server is closing;
 - it health-checks ``GET /ready``, and a target gets traffic only once the checks pass;
-- it drains a deregistered target: no new requests, in-flight ones finish, then it goes.
+- it drains a deregistered target: no new requests, in-flight ones finish, then it goes;
+- unlike the ALB, it retries a request that a target refused or closed without an answer on
+  another target (see ``haproxy_config``): locally a crashed container's port stays open a moment.
 
 Targets come and go at run time through HAProxy's runtime API on a unix socket (``add server``,
 ``set server ... state drain``, ``del server``), as an ECS service or an ASG registers and
@@ -68,9 +70,12 @@ defaults
     timeout http-request {idle}
     timeout http-keep-alive {idle}
     timeout queue 10s
-    # A connection refused by a stopping target is retried on another one, as the ALB does.
+    # A request a target refused, or closed without answering, is tried once more on another
+    # target: after a crash the docker port proxy still accepts connections for a container that
+    # is gone until the health checks notice. POST /predict is a pure function, safe to repeat.
     retries 3
     option redispatch 1
+    retry-on conn-failure empty-response junk-response
 
 frontend alb
     bind {LOOPBACK}:{port}
@@ -121,7 +126,8 @@ class LoadBalancer:
     def description(self) -> str:
         return (
             f"HAProxy on {LOOPBACK} as the ALB: health checks GET {self.health.path}, connection reuse "
-            f"to the targets, {ALB_IDLE_TIMEOUT_SECONDS} s idle timeout, draining on deregistration"
+            f"to the targets, {ALB_IDLE_TIMEOUT_SECONDS} s idle timeout, draining on deregistration, "
+            "a refused or unanswered request tried once more on another target"
         )
 
     def start(self) -> LoadBalancer:

@@ -1,6 +1,7 @@
 """ONE real end-to-end local comparison at small scale: the images built, the three ways started
-(EC2 unit as a host process, ECS image and Lambda image + RIE under Docker), Locust run for real
-against 127.0.0.1, the report written. Skips without Docker on a laptop; fails without it in CI."""
+(EC2 unit as a host process, ECS image and Lambda image + RIE under Docker; ec2 and ecs behind
+HAProxy as their ALB), Locust run for real against 127.0.0.1, the report written. Skips without
+Docker on a laptop; fails without it in CI."""
 
 from __future__ import annotations
 
@@ -32,8 +33,11 @@ def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(
         assert steady["requests"] > 0 and steady["errors"] == 0, way
         assert steady["latency_ms"]["p50"] > 0 and steady["throughput_rps"] > 0, way
         assert target["cold"]["requests"] > 0, way
-    for way in ("ec2", "ecs"):
+    for way in ("ec2", "ecs"):  # behind HAProxy, the local ALB, and the report says so
         assert data["targets"][way]["cold_start"]["seconds_to_first_success"] > 0
+        assert "HAProxy" in data["targets"][way]["how"]
+        assert "load_balancer" in data["targets"][way]["details"]
+    assert "HAProxy" in data["source_note"]
     lambda_ = data["targets"]["lambda"]
     assert lambda_["cold"]["cold_responses"] >= 1
     assert any(env["init_duration_ms"] for env in lambda_["details"]["environments"])
