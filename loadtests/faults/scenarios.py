@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.common.sizing import ECS_STOP_TIMEOUT_SECONDS
 from infra.local.docker import DOCKER
 from loadtests.faults.load import RAMP_SECONDS, BackgroundLoad, LoadResult
 from loadtests.faults.resources import ResourceSampler
@@ -40,12 +41,12 @@ from loadtests.local.targets import (
     FunctionUrlTarget,
     ServerTarget,
     unit_restart_seconds,
+    unit_stop_seconds,
 )
 from serving.config import Settings
 
 TAIL_SECONDS = 3.0  # load keeps running this long after a fault, to see the service recover
 MAX_LOAD_SECONDS = 1800.0  # a bound on every background load, whatever happens
-SYSTEMD_STOP_SECONDS = 20.0  # the unit's TimeoutStopSec
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,7 @@ class Fleet:
 
 
 def grace_seconds(server: ServerTarget) -> float:
-    from infra.common.sizing import ECS_STOP_TIMEOUT_SECONDS
-
-    return ECS_STOP_TIMEOUT_SECONDS if isinstance(server, ContainerTarget) else SYSTEMD_STOP_SECONDS
+    return ECS_STOP_TIMEOUT_SECONDS if isinstance(server, ContainerTarget) else unit_stop_seconds()
 
 
 @contextlib.contextmanager
@@ -131,7 +130,7 @@ def server_rolling_restart(fleet: Fleet, load: BackgroundLoad) -> dict[str, Any]
             fleet.retire(old)
         else:  # EC2: restart the service in place; the other instance serves meanwhile
             fleet.balancer.deregister(old.label)
-            old.terminate(SYSTEMD_STOP_SECONDS)
+            old.terminate(unit_stop_seconds())
             old.start(old.port)
             fleet.balancer.register(old.label, old.port)
             fleet.balancer.wait_until_up(old.label)

@@ -214,12 +214,22 @@ def ec2_target(log_dir: Path, workers: int | None = None, label: str = "ec2") ->
     return target
 
 
-def unit_restart_seconds() -> float:
-    """The unit's ``RestartSec=``: how long systemd waits before ``Restart=on-failure`` restarts it."""
+def unit_seconds(setting: str, default: float) -> float:
+    """A time setting of the unit (``RestartSec=2``, ``TimeoutStopSec=20``), in seconds."""
     for line in UNIT_FILE.read_text().splitlines():
-        if line.startswith("RestartSec="):
-            return float(line.removeprefix("RestartSec=").strip().removesuffix("s"))
-    return 0.1  # systemd's default
+        if line.startswith(f"{setting}="):
+            return float(line.removeprefix(f"{setting}=").strip().removesuffix("s"))
+    return default
+
+
+def unit_restart_seconds() -> float:
+    """How long systemd waits before ``Restart=on-failure`` restarts the service."""
+    return unit_seconds("RestartSec", 0.1)  # systemd's default: 100 ms
+
+
+def unit_stop_seconds() -> float:
+    """How long systemd lets the service stop after SIGTERM before it sends SIGKILL."""
+    return unit_seconds("TimeoutStopSec", 90.0)  # systemd's default
 
 
 # ---------------------------------------------------------------- the ECS image, in Docker or on the host
