@@ -113,14 +113,16 @@ compare: $(MODEL) ## All three deployed ways, cold and steady, and the compariso
 # ---- infra
 # AWS CDK (Python) app in infra/: one stack per way. The CLI is pinned in package.json (`npx cdk`).
 # Context: ALLOWED_CIDR=203.0.113.7/32 (the ALBs admit nobody by default), ARCH=x86_64|arm64,
-# LAMBDA_RESERVED_CONCURRENCY=10|none; CDK_FLAGS=... is passed to every cdk command.
+# LAMBDA_RESERVED_CONCURRENCY=none|10, FUNCTION_URL_AUTH=AWS_IAM|NONE (NONE: a public URL, see the README);
+# CDK_FLAGS=... is passed to every cdk command.
 CDK := npx --no-install cdk
 INFRA_STACKS := ec2 ecs lambda
 STACK_ec2 := OneModel-Ec2
 STACK_ecs := OneModel-Ecs
 STACK_lambda := OneModel-Lambda
 CDK_CONTEXT := $(if $(ALLOWED_CIDR),-c allowedIngressCidr=$(ALLOWED_CIDR)) $(if $(ARCH),-c architecture=$(ARCH)) \
-	$(if $(LAMBDA_RESERVED_CONCURRENCY),-c lambdaReservedConcurrency=$(LAMBDA_RESERVED_CONCURRENCY))
+	$(if $(LAMBDA_RESERVED_CONCURRENCY),-c lambdaReservedConcurrency=$(LAMBDA_RESERVED_CONCURRENCY)) \
+	$(if $(FUNCTION_URL_AUTH),-c functionUrlAuth=$(FUNCTION_URL_AUTH))
 CDK_RUN := $(CDK) $(CDK_CONTEXT) $(CDK_FLAGS)
 # Fail at once, in one line, when no AWS credentials or no region work (infra/common/credentials.py);
 # deploys also check what the account can take (infra/common/preflight.py): the Lambda reservation
