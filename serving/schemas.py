@@ -139,9 +139,9 @@ def parse_predict_request(body: bytes, feature_names: list[str], max_batch_size:
     not fit the model (wrong count, missing or unknown feature names, too many values).
     """
     _check_value_count(body, max_batch_size * len(feature_names), max_batch_size)
-    numbers: np.ndarray | list[list[float]] | None = _array_rows(body, len(feature_names), max_batch_size)
+    _check_row_count(body, max_batch_size)
+    numbers: np.ndarray | list[list[float]] | None = _array_rows(body, len(feature_names))
     if numbers is None:
-        _check_row_count(body, max_batch_size)
         request: Any = _request_adapter(max_batch_size, len(feature_names)).validate_json(body)
         numbers = [
             _as_row(instance, index, feature_names) for index, instance in enumerate(request.instances)
@@ -175,11 +175,12 @@ def _check_value_count(body: bytes, max_values: int, max_batch_size: int) -> Non
 
 
 def _check_row_count(body: bytes, max_batch_size: int) -> None:
-    """Refuse, before pydantic parses it, a body with more arrays and objects than a full batch.
+    """Refuse, before parsing, a body with more arrays and objects than a full batch has.
 
     A valid body has one object around it, one array of instances and one array or object
-    per row. Empty or short rows slip under the value count; each still costs a parser a
-    container, and pydantic's own batch limit applies only once it has built them all.
+    per row. Empty or short rows slip under the value count, yet each costs a parser a
+    container (and the garbage collector a tracked object); pydantic's own batch limit
+    applies only once it has built them all.
     """
     if len(body) < max_batch_size:
         return
@@ -189,7 +190,7 @@ def _check_row_count(body: bytes, max_batch_size: int) -> None:
         raise InputError([_error(("body", "instances"), f"more than {max_batch_size} rows")])
 
 
-def _array_rows(body: bytes, n_features: int, max_batch_size: int) -> np.ndarray | None:
+def _array_rows(body: bytes, n_features: int) -> np.ndarray | None:
     """The fast path: ``{"instances": [[n_features numbers], ...]}`` as a float64 matrix, or
     None for anything else (the full validation then accepts it or says what is wrong).
 
@@ -204,8 +205,6 @@ def _array_rows(body: bytes, n_features: int, max_batch_size: int) -> np.ndarray
     try:
         parsed = orjson.loads(body)
         if type(parsed) is not dict or len(parsed) != 1 or type(parsed.get("instances")) is not list:
-            return None
-        if len(parsed["instances"]) > max_batch_size:  # short or empty rows: too many for numpy
             return None
         rows = np.array(parsed["instances"])
     except (orjson.JSONDecodeError, ValueError, OverflowError):

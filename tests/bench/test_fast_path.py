@@ -84,14 +84,14 @@ def test_same_outcome_as_the_full_validation(body: bytes, monkeypatch: pytest.Mo
 
 
 def test_the_fast_path_takes_plain_number_arrays() -> None:
-    rows = schemas._array_rows(json.dumps({"instances": [ROW, ROW]}).encode(), N, 1000)
+    rows = schemas._array_rows(json.dumps({"instances": [ROW, ROW]}).encode(), N)
     assert rows is not None and rows.shape == (2, N) and rows.dtype == np.float64
 
 
 def test_the_fast_path_leaves_any_string_to_the_full_validation() -> None:
     # numpy would turn these rows into a (2, 13) array of 10,000-character strings (1 MB).
     body = json.dumps({"instances": [["s" * 10_000, *ROW[1:]], ROW]}).encode()
-    assert schemas._array_rows(body, N, 1000) is None
+    assert schemas._array_rows(body, N) is None
 
 
 def test_batch_limit_applies_on_the_fast_path_too(monkeypatch: pytest.MonkeyPatch) -> None:
