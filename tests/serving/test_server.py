@@ -187,16 +187,27 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
         assert _closed_within(sock, 5 * SHORT) >= SHORT / 2
 
 
-def test_trickled_headers_get_408_and_the_connection_is_closed(short_timeouts: LiveServer) -> None:
+def _trickle_until_answered(sock: socket.socket) -> bytes:
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+    for _ in range(50):  # one byte every 0.1 s, for 5 s at most
+        readable, _, _ = select.select([sock], [], [], 0.1)
+        if readable:
+            return sock.recv(1024)
+        sock.sendall(b"a")
+    return b""
+
+
+@pytest.mark.parametrize("earlier_requests", [0, 1], ids=["new connection", "kept-alive connection"])
+def test_trickled_headers_get_408_and_the_connection_is_closed(
+    short_timeouts: LiveServer, earlier_requests: int
+) -> None:
     with short_timeouts.connect() as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nX-Slow: ")
-        answer = b""
-        for _ in range(50):  # one byte every 0.1 s, for 5 s at most
-            readable, _, _ = select.select([sock], [], [], 0.1)
-            if readable:
-                answer = sock.recv(1024)
-                break
-            sock.sendall(b"a")
+        for _ in range(earlier_requests):
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert _response(sock)[0] == 200
+
+        answer = _trickle_until_answered(sock)
+
         assert answer.startswith(b"HTTP/1.1 408 ")
         assert b"connection: close" in answer
         _closed_within(sock, 5 * SHORT)
