@@ -97,6 +97,9 @@ class WorkerSeries:
             "open_files_first": self.open_files[0] if self.open_files else None,
             "open_files_last": self.open_files[-1] if self.open_files else None,
             "open_files_max": max(self.open_files) if self.open_files else None,
+            # the samples themselves, to tell steady growth from a one-off step
+            "rss_mb_samples": [round(value, 1) for value in self.rss_mb],
+            "open_files_samples": self.open_files,
         }
 
 
