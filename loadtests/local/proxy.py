@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS
+from infra.common.sizing import ALB_HEALTHY_THRESHOLD_COUNT, ALB_IDLE_TIMEOUT_SECONDS
 from loadtests.local.process import LOOPBACK, ManagedProcess, free_port
 
 BACKEND = "targets"
@@ -39,11 +39,12 @@ INSTALL_HINT = "HAProxy is missing: run `sudo apt-get install haproxy` (Debian/U
 
 @dataclass(frozen=True)
 class HealthCheck:
-    """Faster than the ALB's defaults (30 s, 5 healthy / 2 unhealthy) so a local run is short."""
+    """The ALB's path and healthy threshold; a shorter interval than its
+    ALB_HEALTH_CHECK_INTERVAL_SECONDS, so that a local run is short."""
 
     path: str = "/ready"
     interval_ms: int = 500
-    rise: int = 2
+    rise: int = ALB_HEALTHY_THRESHOLD_COUNT
     fall: int = 2
 
     def server_options(self) -> str:
