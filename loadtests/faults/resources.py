@@ -83,10 +83,13 @@ class WorkerSeries:
     open_files: list[int] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
+        # The slope over the later half of the samples: a worker's heap fills up in its first
+        # minute or so (caches, allocator arenas) and then stays flat unless something leaks.
+        later = len(self.times) // 2
+        times, rss = np.asarray(self.times[later:]), np.asarray(self.rss_mb[later:])
         growth = None
-        if len(self.times) >= 2 and self.times[-1] > self.times[0]:
-            slope = float(np.polyfit(np.asarray(self.times), np.asarray(self.rss_mb), 1)[0])
-            growth = round(slope * TEN_MINUTES, 2)
+        if len(times) >= 2 and times[-1] > times[0]:
+            growth = round(float(np.polyfit(times, rss, 1)[0]) * TEN_MINUTES, 2)
         return {
             "pid": self.pid,
             "samples": len(self.times),

@@ -15,7 +15,8 @@ NOTE = (
     "Each way under steady Locust load on 127.0.0.1 while something happens to it. ec2 and ecs: two "
     "servers behind HAProxy (health checks on /ready, connection reuse, 60 s idle timeout, draining); "
     "lambda: the local Function URL over RIE environments. Failed = any non-200 or connection error the "
-    "clients saw. Slow clients go straight to one server (the proxy would buffer them); their p99 is "
+    "clients saw. RSS growth: per worker, the slope over the later half of the soak's samples, in MB "
+    "per 10 min. Slow clients go straight to one server (the proxy would buffer them); their p99 is "
     "compared with the soak's."
 )
 

@@ -17,6 +17,7 @@ import pytest
 from infra.local.docker import DOCKER
 from loadtests.faults.__main__ import main as faults
 from loadtests.faults.markdown import faults_section
+from loadtests.faults.resources import WorkerSeries
 from loadtests.local.containers import RUN_LABEL
 from loadtests.local.function_url import EnvironmentPool
 from loadtests.local.process import ManagedProcess
@@ -77,6 +78,15 @@ def test_an_environment_that_died_while_idle_is_never_invoked(tmp_path: Path) ->
     assert cold and env is not dead
     assert dead.retired_reason == "died"
     pool.retire_all()
+
+
+def test_rss_growth_is_the_later_half_slope_so_a_start_up_plateau_is_not_a_leak() -> None:
+    minutes = [60.0 * i for i in range(10)]
+    plateau = WorkerSeries(1, minutes, [220, 250, 280, 283, 283, 283, 283, 283, 283, 283], [20] * 10)
+    leak = WorkerSeries(2, minutes, [100 + 0.5 * i for i in range(10)], [20] * 10)
+
+    assert plateau.summary()["rss_growth_mb_per_10min"] == 0.0
+    assert leak.summary()["rss_growth_mb_per_10min"] == pytest.approx(5.0)
 
 
 def test_the_faults_section_has_every_scenario_for_every_way() -> None:
