@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.docker import docker_available
+from loadtests import signing
 from loadtests.faults.runner import run_faults
 from loadtests.faults.scenarios import FaultSettings
 from loadtests.local.containers import remove_run_containers
@@ -41,6 +42,7 @@ from loadtests.run import (
     add_load_options,
     exit_on_sigterm,
     load_settings,
+    local_auth,
     new_run_id,
     publish_report,
     report_data,
@@ -75,8 +77,9 @@ def build_target(
     if way in ("ec2", "ecs"):  # behind HAProxy, as the ALB fronts them on AWS
         return BalancedTarget(server_target(way, use_docker, run_id, logs), logs)
     if way == "lambda":
+        # AWS_IAM, as deployed: Locust and the probes sign with the demo's fake identity.
         return function_url_target(
-            use_docker, run_id, logs, args.lambda_concurrency, args.lambda_idle_timeout
+            use_docker, run_id, logs, args.lambda_concurrency, args.lambda_idle_timeout, "AWS_IAM"
         )
     raise ValueError(f"unknown way {way!r}")
 
@@ -108,7 +111,8 @@ def show_predictions(way: str, url: str, count: int = 3) -> None:
     scenarios, so the cold measurements saw untouched environments)."""
     holdout = json.loads(HOLDOUT_PATH.read_text())
     body = json.dumps({"instances": holdout["rows"][:count]}).encode()
-    request = urllib.request.Request(f"{url}/predict", body, {"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    request = signing.request(local_auth(way), "POST", f"{url}/predict", body, headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
     for prediction, truth in zip(answer["predictions"], holdout["labels"], strict=False):

@@ -35,7 +35,9 @@ def run_faults(
         for way in ways:
             out = run_dir / "faults" / way
             if way == "lambda":
-                target = function_url_target(use_docker, run_id, logs, concurrency=10, idle_timeout=120.0)
+                # Auth NONE: these scenarios are about environments coming and going, and
+                # their probes stay unsigned; the comparison's runs (make demo) sign.
+                target = function_url_target(use_docker, run_id, logs, 10, 120.0, auth_type="NONE")
                 figures[way] = run_lambda_faults(target, out, settings, say)
             else:
                 figures[way] = run_server_faults(

@@ -322,7 +322,16 @@ class BalancedTarget:
             self.balancer.stop()
 
     def details(self) -> dict[str, Any]:
-        return {**self.server.details(), "load_balancer": self.balancer.description()}
+        # The report splits start to first success into the app's start and this check's delay.
+        health_check = {
+            "interval_seconds": self.balancer.health.interval_ms / 1000,
+            "healthy_threshold": self.balancer.health.rise,
+        }
+        return {
+            **self.server.details(),
+            "load_balancer": self.balancer.description(),
+            "health_check": health_check,
+        }
 
 
 # ---------------------------------------------------------------- Lambda behind the local Function URL
@@ -390,12 +399,14 @@ class FunctionUrlTarget:
 
 # ---------------------------------------------------------------- one way's target, built
 def function_url_target(
-    use_docker: bool, run_id: str, logs: Path, concurrency: int, idle_timeout: float
+    use_docker: bool, run_id: str, logs: Path, concurrency: int, idle_timeout: float, auth_type: str
 ) -> FunctionUrlTarget:
+    """The local Function URL; ``auth_type`` AWS_IAM admits only requests the demo's identity signed."""
     sizing = deployed_sizing()
     options = ["--rie", str(rie_path()), "--run-id", run_id, "--memory-mb", str(sizing.lambda_memory_mb)]
     options += ["--timeout-seconds", str(sizing.lambda_timeout_seconds)]
     options += ["--concurrency", str(concurrency), "--idle-timeout", str(idle_timeout)]
+    options += ["--auth-type", auth_type]
     how = "handler as a host process under the Lambda RIE (no Docker engine)"
     if use_docker:
         options += ["--image", build_image("lambda")]
@@ -403,7 +414,8 @@ def function_url_target(
             f"Lambda image under the Lambda RIE in Docker, --memory {sizing.lambda_memory_mb}m "
             f"--cpus {lambda_cpus(sizing.lambda_memory_mb):.2f} (memory / 1769 MB)"
         )
-    return FunctionUrlTarget(f"{how}, behind a local Function URL (payload format 2.0)", options, logs)
+    how += f", behind a local Function URL (payload format 2.0, auth {auth_type})"
+    return FunctionUrlTarget(how, options, logs)
 
 
 def server_target(

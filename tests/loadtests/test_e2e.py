@@ -37,10 +37,18 @@ def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(
         assert data["targets"][way]["cold_start"]["seconds_to_first_success"] > 0
         assert "HAProxy" in data["targets"][way]["how"]
         assert "load_balancer" in data["targets"][way]["details"]
+        split = data["targets"][way]["fairness"]["start"]  # the app's start + the proxy's checks
+        assert split["health_check"].startswith("the local load balancer's health check"), way
+        assert split["health_check_delay_seconds"] > 0 and split["app_start_to_ready_seconds"] >= 0, way
     assert "HAProxy" in data["source_note"]
     lambda_ = data["targets"]["lambda"]
     assert lambda_["cold"]["cold_responses"] >= 1
     assert any(env["init_duration_ms"] for env in lambda_["details"]["environments"])
+    # The local Function URL admits signed requests only (auth AWS_IAM, as deployed), and every one
+    # of Lambda's steady requests was signed, at a measured client-side cost; the ALB ways sign none.
+    assert "auth AWS_IAM" in lambda_["how"]
+    assert lambda_["steady"]["signing_ms"]["requests"] == lambda_["steady"]["requests"]
+    assert data["targets"]["ec2"]["steady"]["signing_ms"] is None
     assert "Decision matrix" in report.read_text()
     assert not _containers_left("e2e")
 
