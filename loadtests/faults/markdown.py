@@ -28,9 +28,15 @@ def _crash(figures: dict[str, Any]) -> str:
 def _soak(figures: dict[str, Any]) -> str:
     return (
         f"{figures['failed']} errors of {figures['requests']} in {figures['seconds']:g} s; RSS growth "
-        f"{_num(figures['rss_growth_mb_per_10min_max'], ' MB', 2)}/10 min (worst of "
-        f"{len(figures['workers'])} workers); open files changed by {_num(figures['open_files_change_max'])}"
+        f"{_growth(figures['rss_growth_mb_per_10min_max'])} (worst of {len(figures['workers'])} "
+        f"workers); open files changed by {_num(figures['open_files_change_max'])}"
     )
+
+
+def _growth(mb_per_10min: float | None) -> str:
+    if mb_per_10min is None:
+        return "not measured (a soak this short shows start-up, not growth; make faults --soak-seconds 600)"
+    return f"{mb_per_10min:.2f} MB/10 min"
 
 
 def _slow(figures: dict[str, Any]) -> str:

@@ -87,6 +87,10 @@ def test_rss_growth_is_the_later_half_slope_so_a_start_up_plateau_is_not_a_leak(
 
     assert plateau.summary()["rss_growth_mb_per_10min"] == 0.0
     assert leak.summary()["rss_growth_mb_per_10min"] == pytest.approx(5.0)
+    # The 30 s CI soak: its start-up fill is not extrapolated to ten minutes.
+    seconds = [3.0 * i for i in range(10)]
+    short = WorkerSeries(3, seconds, [220 + 5 * i for i in range(10)], [20] * 10)
+    assert short.summary()["rss_growth_mb_per_10min"] is None
 
 
 def test_the_faults_section_has_every_scenario_for_every_way() -> None:
@@ -129,7 +133,8 @@ def test_every_way_keeps_serving_through_the_faults(docker_engine: None, tmp_pat
 
         soak = figures["soak"]
         assert soak["requests"] > 0 and soak["failed"] == 0, (way, soak)
-        assert soak["workers"] and soak["rss_growth_mb_per_10min_max"] is not None, way
+        # Every worker sampled; a 30 s soak is too short for a growth figure (unit test above).
+        assert soak["workers"] and all(w["samples"] >= 2 for w in soak["workers"]), way
         assert abs(soak["open_files_change_max"]) <= 5, (way, soak["workers"])  # stable, with a margin
 
     for way in ("ec2", "ecs"):  # slow connections go straight at a server
