@@ -69,13 +69,21 @@ def remove_container(name: str) -> None:
     subprocess.run([DOCKER, "rm", "--force", name], capture_output=True, check=False, timeout=60)
 
 
-def remove_run_containers(run_id: str) -> None:
-    """The safety net: remove every container this run started, whatever state it is in."""
+def run_containers(run_id: str) -> list[str]:
+    """The ids of every container this run started, running or not."""
     listed = subprocess.run(
         [DOCKER, "ps", "--all", "--quiet", "--filter", f"label={RUN_LABEL}={run_id}"],
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
-    ids = listed.stdout.split()
+    return listed.stdout.split()
+
+
+def remove_run_containers(run_id: str) -> None:
+    """The safety net: remove every container this run started, whatever state it is in."""
+    try:
+        ids = run_containers(run_id)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return  # no engine answers: nothing of ours can be running in it
     if ids:
         subprocess.run([DOCKER, "rm", "--force", *ids], capture_output=True, check=False, timeout=120)
 

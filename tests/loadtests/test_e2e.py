@@ -6,14 +6,12 @@ Docker on a laptop; fails without it in CI."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from infra.local.docker import DOCKER
 from loadtests.demo import main as demo
-from loadtests.local.containers import RUN_LABEL
+from loadtests.local.containers import run_containers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -50,12 +48,4 @@ def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(
     assert lambda_["steady"]["signing_ms"]["requests"] == lambda_["steady"]["requests"]
     assert data["targets"]["ec2"]["steady"]["signing_ms"] is None
     assert "Decision matrix" in report.read_text()
-    assert not _containers_left("e2e")
-
-
-def _containers_left(run_id: str) -> list[str]:
-    listed = subprocess.run(
-        [DOCKER, "ps", "--all", "--quiet", "--filter", f"label={RUN_LABEL}={run_id}"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return listed.stdout.split()
+    assert not run_containers("e2e")

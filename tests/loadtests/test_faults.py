@@ -6,7 +6,6 @@ files, and the server closes every slow connection."""
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -14,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from infra.local.docker import DOCKER
 from loadtests.faults.__main__ import main as faults
 from loadtests.faults.markdown import faults_section
 from loadtests.faults.resources import WorkerSeries
-from loadtests.local.containers import RUN_LABEL
+from loadtests.local.containers import run_containers
 from loadtests.local.function_url import EnvironmentPool
 from loadtests.local.process import ManagedProcess
 
@@ -144,12 +142,4 @@ def test_every_way_keeps_serving_through_the_faults(docker_engine: None, tmp_pat
         assert slow["longest_open_seconds"] < slow["limit_seconds"], (way, slow)
         assert "HAProxy" in ways[way]["how"]
     assert "## Faults" in report.read_text()
-    assert not _containers_left("faults-e2e")
-
-
-def _containers_left(run_id: str) -> list[str]:
-    listed = subprocess.run(
-        [DOCKER, "ps", "--all", "--quiet", "--filter", f"label={RUN_LABEL}={run_id}"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return listed.stdout.split()
+    assert not run_containers("faults-e2e")
