@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS, ECS_STOP_TIMEOUT_SECONDS
+from loadtests.local.process import free_port
 from serving import server
 from serving.config import Settings
 
@@ -93,17 +94,10 @@ class LiveServer:
         return self.output.read_text()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def live_server(output: Path, **settings: float) -> Iterator[LiveServer]:
     """`python -m serving` on 127.0.0.1 with APP_* from ``settings``; stopped on the way out."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_") and k != "WEB_CONCURRENCY"}
     env |= {"APP_HOST": "127.0.0.1", "APP_PORT": str(port), "APP_LOG_LEVEL": "INFO"}
     env |= {f"APP_{name.upper()}": str(value) for name, value in settings.items()}
