@@ -48,10 +48,11 @@ serve: $(MODEL) ## Run the app locally with uvicorn on 127.0.0.1:8000 (PORT=... 
 
 # ---------------------------------------------------------------- quality
 .PHONY: lint
-lint: $(VENV)/.installed ## ruff, ruff format --check and mypy
+lint: $(VENV)/.installed ## ruff, ruff format --check, mypy and the import contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy model serving infra loadtests bench tests
+	$(BIN)/lint-imports --no-cache
 
 .PHONY: format
 format: $(VENV)/.installed ## Apply ruff fixes and formatting
