@@ -1,21 +1,75 @@
-"""Settings, read once from the environment (prefix ``APP_``) by pydantic-settings."""
+"""Settings, read once from the environment (prefix ``APP_``) by pydantic-settings.
+
+Also the one home of the worker count (``workers_for``, ``available_cpus``): the server, the
+ECS stack (APP_WORKERS from the task size) and the local runners all call these.
+"""
 
 from __future__ import annotations
 
+import math
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "model" / "artifacts"
+# Transitional, until loadtests/payloads.py and tests/infra/conftest.py read model.artifacts (C2).
+from model.artifacts import ARTIFACTS_DIR as ARTIFACTS_DIR
+from model.artifacts import metadata_path, model_path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_SELF_CGROUP = Path("/proc/self/cgroup")
+
+
+def workers_for(cpus: float) -> int:
+    """One uvicorn worker per vCPU, a fraction rounded up: 1.5 vCPUs (1,536 CPU units) run 2."""
+    return max(1, math.ceil(cpus))
+
+
+def available_cpus(cgroup_root: Path = CGROUP_ROOT, proc_self_cgroup: Path = PROC_SELF_CGROUP) -> float:
+    """The CPUs this process may use: its cgroup v2 quota (``docker run --cpus``, systemd's
+    CPUQuota=) if one is set, never more than the CPUs it may be scheduled on.
+
+    The quota caps a process without hiding any CPU (a 1-vCPU container on a 2-CPU host sees
+    2), so the affinity count alone would over-count. Fargate does not expose the task's quota
+    to the container: the ECS stack sets APP_WORKERS instead.
+    """
+    schedulable = float(len(os.sched_getaffinity(0)))
+    quota = _cgroup_cpu_quota(cgroup_root, proc_self_cgroup)
+    return schedulable if quota is None else min(quota, schedulable)
+
+
+def _cgroup_cpu_quota(cgroup_root: Path, proc_self_cgroup: Path) -> float | None:
+    """The tightest ``cpu.max`` quota (quota / period) from this process's cgroup up to the root,
+    or None when none is set (``max``) or there is no cgroup v2 here."""
+    try:
+        lines = proc_self_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    # cgroup v2's line is "0::/path/of/the/cgroup" (in a container's own namespace, "0::/").
+    own = next((line[len("0::") :] for line in lines if line.startswith("0::")), None)
+    if own is None:
+        return None
+    directory = cgroup_root / own.strip().lstrip("/")
+    quotas: list[float] = []
+    for level in (directory, *directory.parents):
+        try:
+            limit, period = (level / "cpu.max").read_text().split()
+        except (OSError, ValueError):
+            limit = "max"
+        if limit != "max":
+            quotas.append(int(limit) / int(period))
+        if level == cgroup_root:
+            break
+    return min(quotas, default=None)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APP_", frozen=True)
 
-    model_path: Path = Field(ARTIFACTS_DIR / "model.onnx", description="The ONNX model file.")
-    metadata_path: Path = Field(ARTIFACTS_DIR / "metadata.json", description="The model card beside it.")
+    model_path: Path = Field(model_path(), description="The ONNX model file.")
+    metadata_path: Path = Field(metadata_path(), description="The model card beside it.")
     max_batch_size: int = Field(1000, ge=1, description="Most instances accepted in one /predict call.")
     max_body_bytes: int | None = Field(
         None,
@@ -33,6 +87,11 @@ class Settings(BaseSettings):
     # ---- the HTTP server (`python -m serving`: EC2's unit and the ECS image; Lambda has none)
     host: str = Field("127.0.0.1", description="Address uvicorn binds; the image and the unit set 0.0.0.0.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port uvicorn listens on.")
+    workers: int = Field(
+        default_factory=lambda: workers_for(available_cpus()),
+        ge=1,
+        description="uvicorn worker processes. Unset: one per CPU this process may use (workers_for).",
+    )
     # Must outlast the load balancer's idle timeout (infra/common/sizing.py ALB_IDLE_TIMEOUT_SECONDS,
     # 60 s): the balancer, not the server, then closes an idle connection, so it never reuses one
     # that the server is closing at that instant (a 502). tests/serving/test_server.py keeps the order.

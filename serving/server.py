@@ -2,9 +2,9 @@
 
 EC2's systemd unit and the ECS image both start the app with this command, so every server
 setting (address, keep-alive, read timeouts, connection limit, shutdown grace) has one home:
-``serving.config.Settings``. The worker count is uvicorn's own ``WEB_CONCURRENCY``, which each
-way sets from its vCPUs. Lambda has no HTTP server: Mangum calls the app per event
-(``serving.lambda_handler``).
+``serving.config.Settings``, the worker count included (APP_WORKERS, else one per CPU this
+process may use: ``serving.config.workers_for``). Lambda has no HTTP server: Mangum calls the
+app per event (``serving.lambda_handler``).
 
 The header read timeout lives in the HTTP protocol (``serving.http_protocol``), the body read
 timeout in the app's middleware (``serving.observability``), so it applies wherever the app runs.
@@ -17,7 +17,7 @@ import uvicorn
 from serving.config import get_settings
 
 APP = "serving.app:app"
-# By import path, so that every worker process (WEB_CONCURRENCY > 1) can load it.
+# By import path, so that every worker process (workers > 1) can load it.
 HTTP_PROTOCOL = "serving.http_protocol:HeaderTimeoutProtocol"
 
 
@@ -27,6 +27,7 @@ def main() -> None:
         APP,
         host=settings.host,
         port=settings.port,
+        workers=settings.workers,
         http=HTTP_PROTOCOL,
         timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,

@@ -8,20 +8,20 @@ from typing import Any
 
 import pytest
 
-from serving.config import ARTIFACTS_DIR
+from model.artifacts import ARTIFACTS_DIR, holdout_path, metadata_path, model_path
 
-if not (ARTIFACTS_DIR / "model.onnx").exists():
+if not model_path().exists():
     pytest.exit("model/artifacts is missing: run `make model` (make test does it for you)", returncode=2)
 
 
 @pytest.fixture(scope="session")
 def metadata() -> dict[str, Any]:
-    return json.loads((ARTIFACTS_DIR / "metadata.json").read_text())
+    return json.loads(metadata_path().read_text())
 
 
 @pytest.fixture(scope="session")
 def holdout() -> dict[str, Any]:
-    return json.loads((ARTIFACTS_DIR / "holdout.json").read_text())
+    return json.loads(holdout_path().read_text())
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS, ECS_STOP_TIMEOUT_SECONDS
-from loadtests.local.process import free_port
+from infra.local.process import free_port
 from serving import server
 from serving.config import Settings
 
@@ -62,6 +62,7 @@ def test_the_server_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPat
             "app": "serving.app:app",
             "host": settings.host,
             "port": settings.port,
+            "workers": settings.workers,
             "http": "serving.http_protocol:HeaderTimeoutProtocol",
             "timeout_keep_alive": settings.keep_alive_seconds,
             "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
@@ -98,8 +99,9 @@ class LiveServer:
 def live_server(output: Path, **settings: float) -> Iterator[LiveServer]:
     """`python -m serving` on 127.0.0.1 with APP_* from ``settings``; stopped on the way out."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_") and k != "WEB_CONCURRENCY"}
-    env |= {"APP_HOST": "127.0.0.1", "APP_PORT": str(port), "APP_LOG_LEVEL": "INFO"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+    # One worker: the limits under test are per process.
+    env |= {"APP_HOST": "127.0.0.1", "APP_PORT": str(port), "APP_LOG_LEVEL": "INFO", "APP_WORKERS": "1"}
     env |= {f"APP_{name.upper()}": str(value) for name, value in settings.items()}
     with output.open("wb") as sink:
         process = subprocess.Popen(
