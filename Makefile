@@ -81,15 +81,17 @@ test: $(MODEL) sam-cli ## Lint, then run the whole test suite
 # Locust (headless, real) against three targets, then reports/<run-id>/report.md + report.json + charts.
 # `make demo` emulates the three ways on this machine (127.0.0.1 only, no AWS account); `make loadtest`
 # and `make compare` measure the deployed stacks (found through their CloudFormation outputs).
-# Knobs (all optional): DEMO_ARGS / LOADTEST_ARGS, e.g. "--hold 120 --users 16 --batch-size 8 --processes 2".
+# Knobs (all optional): DEMO_ARGS / LOADTEST_ARGS, e.g. "--hold 120 --users 16 --batch-size 8 --processes 2";
+# PROTOCOL=oip drives the Open Inference Protocol (POST /v2/models/<name>/infer) instead of /predict.
 TARGET ?= lambda
 SCENARIO ?= steady
+PROTOCOL ?= rest
 DEMO_ARGS ?=
 LOADTEST_ARGS ?=
 
 .PHONY: demo
 demo: $(MODEL) ## The three ways side by side on this machine: cold + steady Locust runs, then the report
-	$(BIN)/python -m loadtests.demo $(DEMO_ARGS)
+	$(BIN)/python -m loadtests.demo --protocol $(PROTOCOL) $(DEMO_ARGS)
 
 # Rolling restart, crash, soak and slow clients under load, per way (ec2/ecs behind HAProxy, the
 # local ALB). FAULTS_ARGS="--soak-seconds 600" for the 10-minute soak.
@@ -105,11 +107,11 @@ loadtest compare: export AWS_EC2_METADATA_DISABLED ?= true
 
 .PHONY: loadtest
 loadtest: $(MODEL) ## One deployed way, one scenario: TARGET=ec2|ecs|lambda SCENARIO=steady|cold (needs AWS credentials)
-	$(BIN)/python -m loadtests.aws --targets $(TARGET) --scenarios $(SCENARIO) $(LOADTEST_ARGS)
+	$(BIN)/python -m loadtests.aws --targets $(TARGET) --scenarios $(SCENARIO) --protocol $(PROTOCOL) $(LOADTEST_ARGS)
 
 .PHONY: compare
 compare: $(MODEL) ## All three deployed ways, cold and steady, and the comparison report (needs AWS credentials)
-	$(BIN)/python -m loadtests.aws --targets ec2,ecs,lambda --scenarios cold,steady $(LOADTEST_ARGS)
+	$(BIN)/python -m loadtests.aws --protocol $(PROTOCOL) $(LOADTEST_ARGS)
 
 # ---- infra
 # AWS CDK (Python) app in infra/: one stack per way. The CLI is pinned in package.json (`npx cdk`).

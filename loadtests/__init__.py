@@ -1,8 +1,11 @@
 """Locust load tests and the three-way comparison (see loadtests/README.md).
 
 users.py, shapes.py, scenarios/   the locustfiles: one user class, a steady and a cold shape
+payloads.py, protocols.py         held-out rows, as /predict or Open Inference Protocol requests
 locust_run.py                     runs Locust headless as a subprocess (``--processes`` for more)
-local/                            the three ways emulated on 127.0.0.1 (``make demo``)
+demo.py                           the three ways on 127.0.0.1 (``make demo``; the stand-ins: infra/local)
 aws/                              the deployed stacks: discovery, cold-start forcing (``make compare``)
-analysis.py, costs.py, report.py  samples -> numbers -> reports/<run-id>/report.md, .json, charts
+faults/                           restarts, crashes, soak and slow clients under load (``make faults``)
+analysis.py, sizing.py, costs.py  samples -> numbers, like for like, priced
+report.py                         reports/<run-id>/report.md, .json, charts
 """

@@ -2,7 +2,7 @@
 
 For each way: start it fresh (timing start to first success), run the cold scenario (fresh
 environments, a burst of first requests), then the steady scenario; stop it. ec2 and ecs answer
-through HAProxy standing in for their ALB (loadtests.local.proxy), lambda through a local
+through HAProxy standing in for their ALB (infra.local.proxy), lambda through a local
 Function URL. With ``--faults`` (or ``make faults`` alone) the fault scenarios follow. Then write
 reports/<run-id>/ and print a summary. Everything listens on 127.0.0.1; everything started is
 stopped on success, failure, Ctrl-C or SIGTERM (Docker containers carry a run label and are
@@ -24,20 +24,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from infra.common.names import WAYS
+from infra.local.alb import BalancedTarget
+from infra.local.containers import remove_run_containers
 from infra.local.docker import docker_available
+from infra.local.proxy import ensure_haproxy
+from infra.local.targets import LocalTarget
+from infra.local.ways import function_url_target, server_target
 from loadtests import signing
 from loadtests.faults.runner import run_faults
 from loadtests.faults.scenarios import FaultSettings
-from loadtests.local.containers import remove_run_containers
-from loadtests.local.proxy import ensure_haproxy
-from loadtests.local.targets import (
-    BalancedTarget,
-    LocalTarget,
-    function_url_target,
-    server_target,
-)
 from loadtests.locust_run import LoadSettings
-from loadtests.payloads import HOLDOUT_PATH
 from loadtests.run import (
     add_load_options,
     exit_on_sigterm,
@@ -49,8 +46,9 @@ from loadtests.run import (
     run_scenario,
     say,
 )
+from loadtests.sizing import host_architecture
+from model.artifacts import holdout_path
 
-WAYS = ("ec2", "ecs", "lambda")
 DEMO_DEFAULTS = LoadSettings(steady_users=6, ramp_seconds=5, hold_seconds=20, burst_users=4, burst_seconds=6)
 
 
@@ -93,12 +91,18 @@ def running(target: LocalTarget) -> Iterator[LocalTarget]:
 
 
 def measure(target: LocalTarget, run_dir: Path, settings: LoadSettings) -> dict[str, Any]:
+    """Start one way fresh, then its cold and steady runs; priced later for this host's architecture,
+    which the local images were built for."""
     way = target.name
     say(f"[{way}] {target.how}")
     cold_start = target.start()
     if cold_start.seconds_to_first_success is not None:
         say(f"[{way}] fresh start to first successful /predict: {cold_start.seconds_to_first_success:.2f} s")
-    result: dict[str, Any] = {"how": target.how, "cold_start": cold_start.as_dict()}
+    result: dict[str, Any] = {
+        "how": target.how,
+        "architecture": host_architecture(),
+        "cold_start": cold_start.as_dict(),
+    }
     result["cold"] = run_scenario(way, "cold", target.url, run_dir, settings)
     result["steady"] = run_scenario(way, "steady", target.url, run_dir, settings)
     result["details"] = target.details()
@@ -109,7 +113,7 @@ def measure(target: LocalTarget, run_dir: Path, settings: LoadSettings) -> dict[
 def show_predictions(way: str, url: str, count: int = 3) -> None:
     """One real /predict of a few held-out rows, printed beside their true labels (after the
     scenarios, so the cold measurements saw untouched environments)."""
-    holdout = json.loads(HOLDOUT_PATH.read_text())
+    holdout = json.loads(holdout_path().read_text())
     body = json.dumps({"instances": holdout["rows"][:count]}).encode()
     headers = {"content-type": "application/json"}
     request = signing.request(local_auth(way), "POST", f"{url}/predict", body, headers)
@@ -125,6 +129,7 @@ def main(argv: list[str] | None = None) -> Path:
     exit_on_sigterm()
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     settings = load_settings(args)
+    host_architecture()  # a host the stacks cannot deploy to stops here, not after the runs
     ways = [w.strip() for w in args.targets.split(",") if w.strip()]
     run_id = args.run_id or new_run_id("local")
     run_dir = args.out / run_id

@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+from loadtests.protocols import DEFAULT_PROTOCOL
 from loadtests.signing import NO_AUTH, Auth
 
 SCENARIOS = ("steady", "cold")
@@ -37,11 +39,12 @@ class LoadSettings:
     burst_users: int = 4
     burst_seconds: float = 10.0
     processes: int = 1
+    protocol: str = DEFAULT_PROTOCOL  # rest or oip (loadtests.protocols)
 
     def planned_seconds(self, scenario: str) -> float:
         return self.ramp_seconds + self.hold_seconds if scenario == "steady" else self.burst_seconds
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -56,6 +59,7 @@ def locust_command(scenario: str, host: str, out_dir: Path, settings: LoadSettin
         "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
         "--stop-timeout", "60",  # let in-flight requests (a slow cold start) finish when the shape ends
         "--samples-dir", str(out_dir),
+        "--protocol", settings.protocol,
         "--batch-size", str(settings.batch_size), "--pacing", str(settings.pacing),
         "--steady-users", str(settings.steady_users),
         "--ramp-seconds", str(settings.ramp_seconds), "--hold-seconds", str(settings.hold_seconds),

@@ -1,4 +1,5 @@
-"""Request bodies for /predict, drawn from the model's held-out rows (never one constant row).
+"""Request rows drawn from the model's held-out rows (never one constant row); loadtests.protocols
+wraps them in each protocol's body.
 
 The held-out rows are the same ones ``make model`` evaluated the model on, so every request
 scores real wine samples the model has not seen, in batches of a chosen size.
@@ -12,9 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from serving.config import ARTIFACTS_DIR
-
-HOLDOUT_PATH = ARTIFACTS_DIR / "holdout.json"
+from model.artifacts import holdout_path
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,8 @@ class Holdout:
 
 
 @lru_cache(maxsize=4)
-def load_holdout(path: Path = HOLDOUT_PATH) -> Holdout:
+def load_holdout(path: Path | None = None) -> Holdout:
+    path = path or holdout_path()
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: run `make model` first")
     data = json.loads(path.read_text())
@@ -43,5 +43,5 @@ class PayloadSampler:
         self.batch_size = batch_size
         self.random = random.Random(seed)
 
-    def next_body(self) -> dict[str, list[list[float]]]:
-        return {"instances": self.random.choices(self.holdout.rows, k=self.batch_size)}
+    def next_rows(self) -> list[list[float]]:
+        return self.random.choices(self.holdout.rows, k=self.batch_size)

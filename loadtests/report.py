@@ -5,6 +5,7 @@ measured numbers beside the lesson's claims) and PNG charts, in reports/<run-id>
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,9 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+from infra.common.names import WAYS
 from loadtests.faults.markdown import faults_section
 
-WAYS = ("lambda", "ecs", "ec2")
 LABELS = {"lambda": "Serverless (Lambda)", "ecs": "Containers (ECS Fargate)", "ec2": "VM (EC2)"}
 COLORS = {"lambda": "#e8873a", "ecs": "#3a7be8", "ec2": "#4caf50"}
 # The decision matrix as the course lesson states it.
@@ -246,6 +247,7 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "## Load",
         "",
+        f"- protocol: {data['protocol']} (`--protocol {settings['protocol']}`)",
         f"- steady: ramp to {settings['steady_users']} users over {settings['ramp_seconds']:g} s, hold "
         f"{settings['hold_seconds']:g} s (stats from the hold only); "
         f"batch {settings['batch_size']} held-out rows; "
@@ -265,7 +267,7 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- charts
-def _bar_group(axis: Any, ways: list[str], series: dict[str, list[float]], ylabel: str) -> None:
+def _bar_group(axis: Any, ways: Sequence[str], series: dict[str, list[float]], ylabel: str) -> None:
     width = 0.8 / max(len(series), 1)
     for index, (name, values) in enumerate(series.items()):
         positions = [i + index * width for i in range(len(ways))]
@@ -346,5 +348,5 @@ def terminal_summary(data: dict[str, Any], report_path: Path) -> str:
             f"{steady.get('throughput_rps', 0):>8,.0f} {steady.get('errors', 0):>7}  "
             f"{cold_start_cell(target)}"
         )
-    lines += ["", f"{data['source']}. Report: {report_path}"]
+    lines += ["", f"{data['source']}, protocol {data['settings']['protocol']}. Report: {report_path}"]
     return "\n".join(lines)

@@ -12,20 +12,20 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from infra.common.paths import REPO_ROOT
 from infra.common.sizing import READY_PATH
 from loadtests import signing
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.costs import DEFAULT_PRICES, cost_rows, load_prices
 from loadtests.locust_run import LoadSettings, run_locust
+from loadtests.protocols import PROTOCOL_NAMES, protocol
 from loadtests.report import terminal_summary, write_report
 from loadtests.signing import DEMO_AUTH, NO_AUTH, Auth
-from loadtests.sizing import deployed_sizing, fairness
+from loadtests.sizing import architecture, deployed_sizes, fairness
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORTS_DIR = REPO_ROOT / "reports"
 READY_TIMEOUT_SECONDS = 300.0
 
@@ -53,6 +53,12 @@ def add_load_options(parser: argparse.ArgumentParser, defaults: LoadSettings) ->
     group.add_argument(
         "--processes", type=int, default=defaults.processes, help="Locust processes (distributed mode)"
     )
+    group.add_argument(
+        "--protocol",
+        choices=PROTOCOL_NAMES,
+        default=defaults.protocol,
+        help="rest: POST /predict; oip: the Open Inference Protocol (POST /v2/models/<name>/infer)",
+    )
     parser.add_argument("--prices", type=Path, default=DEFAULT_PRICES, help="price table (JSON)")
     parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="where reports/<run-id>/ goes")
 
@@ -67,6 +73,7 @@ def load_settings(args: argparse.Namespace) -> LoadSettings:
         burst_users=args.burst_users,
         burst_seconds=args.burst_seconds,
         processes=args.processes,
+        protocol=args.protocol,
     )
 
 
@@ -117,7 +124,8 @@ def run_scenario(
     if not (way == "lambda" and scenario == "cold"):
         waited = wait_until_ready(url, auth)
         say(f"[{way}] {url}{READY_PATH} answered 200 after {waited:.1f} s")
-    say(f"[{way}] {scenario}: Locust against {url}" + (" (requests SigV4-signed)" if auth.signs else ""))
+    signed = " (requests SigV4-signed)" if auth.signs else ""
+    say(f"[{way}] {scenario}: Locust against {url}{protocol(settings.protocol).path}{signed}")
     folder = run_locust(
         scenario, url, run_dir / way / scenario, settings, progress=lambda m: say(f"[{way}]   {m}"), auth=auth
     )
@@ -127,14 +135,14 @@ def run_scenario(
 def report_data(
     run_id: str, source: str, note: str, settings: LoadSettings, targets: dict[str, Any], prices_path: Path
 ) -> dict[str, Any]:
-    """Everything the report shows. Each target is priced for its own ``architecture`` (a deployed
-    stack's Architecture output; locally the default) and gets its like-for-like ``fairness`` block."""
-    sizing = deployed_sizing()
+    """Everything the report shows. Each target is priced for the ``architecture`` it ran on (a
+    deployed stack's Architecture output; locally this host's) and gets its like-for-like
+    ``fairness`` block."""
     prices = load_prices(prices_path)
     for way, target in targets.items():
-        target_sizing = deployed_sizing(target.setdefault("architecture", sizing.architecture))
-        target["costs"] = cost_rows(way, target_sizing, prices, target.get("steady"), target.get("billing"))
-        target["fairness"] = fairness(way, source, target, target_sizing, prices, settings, os.cpu_count())
+        arch = architecture(target["architecture"])
+        target["costs"] = cost_rows(way, arch, prices, target.get("steady"), target.get("billing"))
+        target["fairness"] = fairness(way, source, target, prices, settings, os.cpu_count())
     return {
         "run_id": run_id,
         "source": source,
@@ -142,7 +150,8 @@ def report_data(
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "host": {"cpus": os.cpu_count(), "platform": sys.platform},
         "settings": settings.as_dict(),
-        "sizing": asdict(sizing),
+        "protocol": protocol(settings.protocol).title,
+        "sizing": deployed_sizes(),
         "prices": {"region": prices["region"], "as_of": prices["as_of"], "file": str(prices_path)},
         "targets": targets,
     }

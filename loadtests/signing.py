@@ -7,7 +7,7 @@ report shows it beside the latencies, which do not include it.
 
 A Locust run is told to sign by ``LOADTEST_SIGV4_REGION`` in its environment; its user takes the
 credentials from the SDK's usual chain in the Locust process (refreshed as they expire). The demo
-signs with the local Function URL's fixed fake identity (``loadtests.local.sigv4.DEMO_IDENTITY``),
+signs with the local Function URL's fixed fake identity (``infra.local.function_url.sigv4.DEMO_IDENTITY``),
 passed to Locust as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
 """
 
@@ -25,7 +25,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from loadtests.local.sigv4 import DEMO_IDENTITY, DEMO_REGION, SERVICE
+from infra.local.function_url.sigv4 import DEMO_IDENTITY, DEMO_REGION, SERVICE
 
 REGION_VARIABLE = "LOADTEST_SIGV4_REGION"
 AUTH_NONE, AUTH_IAM = "NONE", "AWS_IAM"

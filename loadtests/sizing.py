@@ -1,5 +1,4 @@
-"""The deployed sizes (instance type, Fargate task, Lambda memory) as the cost table needs them, and
-what makes the three ways comparable like for like, or says where they are not (``fairness``):
+"""What makes the three ways comparable like for like, or says where they are not (``fairness``):
 
 - compute: throughput per vCPU, with each way's vCPUs stated (a burstable t3.small's 2, a Fargate
   task's 0.5, a Lambda environment's memory / 1769 MB times the environments in use);
@@ -7,68 +6,64 @@ what makes the three ways comparable like for like, or says where they are not (
 - start: an ALB's "start to first success" holds the app's own start to /ready plus the health
   checks that put a new target in service (interval x healthy threshold).
 
-The numbers live in ``infra.common.sizing``, which the stacks use too and which does not import
-aws_cdk (that would start a Node.js process for a handful of constants).
+Every size is read from ``infra.common.sizing``, the one home the stacks deploy from (it does not
+import aws_cdk, which would start a Node.js process for a handful of constants), and the worker
+count from ``serving.config.workers_for``, as the ECS stack computes it. Each way is priced for the
+architecture it ran on: a deployed stack's Architecture output, locally this host's.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
+import platform
+from typing import Any, Final, get_args
 
 from infra.common import sizing
+from infra.common.sizing import Architecture
+from serving.config import workers_for
+
+ARCHITECTURES: Final[tuple[Architecture, ...]] = get_args(Architecture)
+# platform.machine() on the hosts the local images build for natively.
+MACHINE_ARCHITECTURE: Final[dict[str, Architecture]] = {
+    "x86_64": "x86_64",
+    "amd64": "x86_64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+}
 
 
-@dataclass(frozen=True)
-class Sizing:
-    architecture: str
-    ec2_instance_type: str
-    ec2_min_instances: int
-    fargate_cpu_units: int
-    fargate_memory_mib: int
-    fargate_min_tasks: int
-    lambda_memory_mb: int
-    lambda_timeout_seconds: int
-    app_port: int
-
-    @property
-    def fargate_vcpus(self) -> float:
-        return self.fargate_cpu_units / 1024
-
-    @property
-    def fargate_workers(self) -> int:
-        """What the image's cpu-count prints under the task's CPU quota: the vCPUs, rounded up."""
-        return max(1, math.ceil(self.fargate_vcpus))
-
-    @property
-    def lambda_vcpus(self) -> float:
-        """CPU is allotted in proportion to memory: 1769 MB buys one vCPU."""
-        return self.lambda_memory_mb / sizing.LAMBDA_MB_PER_VCPU
+def architecture(value: str) -> Architecture:
+    """``value`` (a stack's Architecture output, a report's field) as an Architecture, or ValueError."""
+    for known in ARCHITECTURES:
+        if value == known:
+            return known
+    raise ValueError(f"architecture={value!r}: expected one of {ARCHITECTURES}")
 
 
-def deployed_sizing(architecture: str | None = None) -> Sizing:
-    """The sizes for ``architecture`` (a stack's Architecture output), by default the CDK app's."""
-    arch = _architecture(architecture or sizing.DEFAULT_ARCHITECTURE)
-    return Sizing(
-        architecture=arch,
-        ec2_instance_type=sizing.EC2_INSTANCE_TYPE[arch],
-        ec2_min_instances=sizing.EC2_MIN_INSTANCES,
-        fargate_cpu_units=sizing.FARGATE_CPU_UNITS,
-        fargate_memory_mib=sizing.FARGATE_MEMORY_MIB,
-        fargate_min_tasks=sizing.FARGATE_MIN_TASKS,
-        lambda_memory_mb=sizing.LAMBDA_MEMORY_MB,
-        lambda_timeout_seconds=sizing.LAMBDA_TIMEOUT_SECONDS,
-        app_port=sizing.APP_PORT,
-    )
+def host_architecture(machine: str | None = None) -> Architecture:
+    """The architecture a local run used: this host's (``make demo`` builds its images natively)."""
+    machine = machine or platform.machine()
+    if machine not in MACHINE_ARCHITECTURE:
+        raise ValueError(f"this host is {machine}: the stacks deploy {' or '.join(ARCHITECTURES)} only")
+    return MACHINE_ARCHITECTURE[machine]
 
 
-def _architecture(value: str) -> sizing.Architecture:
-    if value == "arm64":
-        return "arm64"
-    if value == "x86_64":
-        return "x86_64"
-    raise ValueError(f"architecture={value!r}: expected x86_64 or arm64")
+def fargate_vcpus() -> float:
+    return sizing.FARGATE_CPU_UNITS / 1024
+
+
+def fargate_workers() -> int:
+    """The workers one Fargate task runs: the ECS stack's APP_WORKERS (1,536 CPU units: 2)."""
+    return workers_for(fargate_vcpus())
+
+
+def lambda_vcpus() -> float:
+    """CPU is allotted in proportion to memory: 1769 MB buys one vCPU."""
+    return sizing.LAMBDA_MEMORY_MB / sizing.LAMBDA_MB_PER_VCPU
+
+
+def deployed_sizes() -> dict[str, Any]:
+    """Every number ``infra.common.sizing`` holds, keyed in lower case, for report.json."""
+    return {name.lower(): value for name, value in vars(sizing).items() if name.isupper()}
 
 
 # ---------------------------------------------------------------- like for like, or stated
@@ -76,37 +71,39 @@ def compute(
     way: str,
     on_aws: bool,
     target: dict[str, Any],
-    size: Sizing,
     prices: dict[str, Any],
     steady_users: int,
     host_cpus: int | None,
 ) -> dict[str, Any]:
     """The vCPUs the way had in the steady run, how that number was found, and throughput per vCPU."""
     if way == "ec2":
-        kind = size.ec2_instance_type
+        kind = sizing.EC2_INSTANCE_TYPE[architecture(target["architecture"])]
+        per_instance = prices["ec2"]["vcpus"][kind]
         if on_aws:
-            per_instance = prices["ec2"]["vcpus"][kind]
             baseline = prices["ec2"]["baseline_cpu_fraction"][kind]
-            vcpus = float(per_instance * size.ec2_min_instances)
+            vcpus = float(per_instance * sizing.EC2_MIN_INSTANCES)
             basis = (
-                f"{size.ec2_min_instances} x {kind}: {per_instance} burstable vCPUs each (baseline "
+                f"{sizing.EC2_MIN_INSTANCES} x {kind}: {per_instance} burstable vCPUs each (baseline "
                 f"{baseline:.0%} per vCPU; above it unlimited mode bills surplus credits)"
             )
         else:
             vcpus = float(host_cpus or 1)
-            basis = f"this host's {host_cpus} cores (the unit runs one worker per core; a {kind} has 2 vCPUs)"
+            basis = (
+                f"this host's {host_cpus} cores (the server runs one worker per CPU it may use; "
+                f"a {kind} has {per_instance} vCPUs)"
+            )
     elif way == "ecs":
-        vcpus = size.fargate_vcpus * size.fargate_min_tasks
+        vcpus = fargate_vcpus() * sizing.FARGATE_MIN_TASKS
         basis = (
-            f"{size.fargate_min_tasks} task x {size.fargate_vcpus:g} vCPU "
-            "(the minimum; autoscaling may add tasks)"
+            f"{sizing.FARGATE_MIN_TASKS} task x {fargate_vcpus():g} vCPU, {fargate_workers()} "
+            "uvicorn worker(s) (the minimum; autoscaling may add tasks)"
         )
     else:
         environments, counted = lambda_environments(on_aws, target, steady_users)
-        vcpus = size.lambda_vcpus * environments
+        vcpus = lambda_vcpus() * environments
         basis = (
-            f"{environments} environments ({counted}) x {size.lambda_vcpus:.2f} vCPU "
-            f"({size.lambda_memory_mb} MB / {sizing.LAMBDA_MB_PER_VCPU} MB per vCPU)"
+            f"{environments} environments ({counted}) x {lambda_vcpus():.2f} vCPU "
+            f"({sizing.LAMBDA_MEMORY_MB} MB / {sizing.LAMBDA_MB_PER_VCPU} MB per vCPU)"
         )
     throughput = (target.get("steady") or {}).get("throughput_rps")
     per_vcpu = round(throughput / vcpus, 2) if throughput and vcpus else None
@@ -170,7 +167,6 @@ def fairness(
     way: str,
     source: str,
     target: dict[str, Any],
-    size: Sizing,
     prices: dict[str, Any],
     settings: Any,
     host_cpus: int | None,
@@ -178,7 +174,7 @@ def fairness(
     on_aws = source == "AWS"
     steady_users = int(getattr(settings, "steady_users", 1))
     return {
-        "compute": compute(way, on_aws, target, size, prices, steady_users, host_cpus),
+        "compute": compute(way, on_aws, target, prices, steady_users, host_cpus),
         "transport": transport(way, on_aws),
         "start": start_split(way, on_aws, target),
     }

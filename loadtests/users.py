@@ -1,4 +1,6 @@
-"""The simulated client: a Locust ``FastHttpUser`` that POSTs held-out rows to /predict.
+"""The simulated client: a Locust ``FastHttpUser`` that POSTs held-out rows to the app, in the
+protocol ``--protocol`` names (loadtests.protocols): ``rest`` (/predict, the default) or ``oip``
+(the Open Inference Protocol's /v2/models/<name>/infer). Each answer is checked, not just its status.
 
 Against a Function URL with auth ``AWS_IAM`` (``LOADTEST_SIGV4_REGION`` set, see
 ``loadtests.signing``) every request is SigV4-signed with the caller's credentials first; the time
@@ -25,6 +27,7 @@ from locust.runners import WorkerRunner
 
 from loadtests.locust_run import PHASES_FILE
 from loadtests.payloads import PayloadSampler, load_holdout
+from loadtests.protocols import DEFAULT_PROTOCOL, PROTOCOL_NAMES, protocol
 from loadtests.signing import REGION_VARIABLE, caller_credentials, timed_signed_headers
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -36,6 +39,13 @@ def add_options(parser: Any) -> None:
     group = parser.add_argument_group("one-model-three-ways")
     group.add_argument(
         "--batch-size", type=int, default=1, env_var="LOADTEST_BATCH_SIZE", help="rows per request"
+    )
+    group.add_argument(
+        "--protocol",
+        choices=PROTOCOL_NAMES,
+        default=DEFAULT_PROTOCOL,
+        env_var="LOADTEST_PROTOCOL",
+        help="rest: POST /predict; oip: the Open Inference Protocol's POST /v2/models/<name>/infer",
     )
     group.add_argument(
         "--pacing",
@@ -137,7 +147,7 @@ def flush_samples(**_: Any) -> None:
 
 
 class PredictUser(FastHttpUser):
-    """One client: POST /predict with a random batch of held-out rows, paced or back-to-back."""
+    """One client: a prediction request with a random batch of held-out rows, paced or back-to-back."""
 
     # A load test measures the server, so keep the connection open like a real client would.
     network_timeout = 60.0
@@ -148,6 +158,7 @@ class PredictUser(FastHttpUser):
         batch_size = getattr(options, "batch_size", 1)
         pacing = getattr(options, "pacing", 0.0)
         self.sampler = PayloadSampler(load_holdout(), batch_size, seed=id(self))
+        self.protocol = protocol(getattr(options, "protocol", DEFAULT_PROTOCOL))
         self.pace = constant_pacing(pacing) if pacing > 0 else constant(0)
         self.sign = sigv4_signer(os.environ.get(REGION_VARIABLE))
 
@@ -156,18 +167,27 @@ class PredictUser(FastHttpUser):
 
     @task
     def predict(self) -> None:
-        body = self.sampler.next_body()
-        data = json.dumps(body)  # ASCII (ensure_ascii): the bytes signed are the bytes sent
+        rows = self.sampler.next_rows()
+        path = self.protocol.path
+        # ASCII (ensure_ascii): the bytes signed are the bytes sent.
+        data = json.dumps(self.protocol.body(rows))
         headers, context = JSON_HEADERS, {}
         if self.sign is not None:
-            headers, context["sign_ms"] = self.sign(f"{str(self.host).rstrip('/')}/predict", data.encode())
+            headers, context["sign_ms"] = self.sign(f"{str(self.host).rstrip('/')}{path}", data.encode())
         with self.client.post(
-            "/predict", data=data, headers=headers, name="/predict", catch_response=True, context=context
+            path, data=data, headers=headers, name=path, catch_response=True, context=context
         ) as response:
-            if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
-            elif len((response.json() or {}).get("predictions", [])) != len(body["instances"]):
-                response.failure("wrong number of predictions")
+            if problem := self.answer_problem(response, len(rows)):
+                response.failure(problem)
+
+    def answer_problem(self, response: Any, rows: int) -> str | None:
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}: {(response.text or '')[:200]}"
+        try:
+            answer = response.json()
+        except ValueError:
+            return f"not JSON: {(response.text or '')[:200]}"
+        return self.protocol.problem(answer, rows)
 
 
 def sigv4_signer(region: str | None) -> Signer | None:

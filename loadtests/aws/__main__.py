@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from infra.common import sizing
 from infra.common.credentials import NO_REGION, aws_session
 from infra.common.names import (
     OUTPUT_ASG_NAME,
@@ -47,7 +48,6 @@ from loadtests.run import (
     say,
 )
 from loadtests.signing import AUTH_IAM, NO_AUTH, Auth
-from loadtests.sizing import deployed_sizing
 
 AWS_DEFAULTS = LoadSettings(
     steady_users=20, ramp_seconds=30, hold_seconds=120, burst_users=10, burst_seconds=30
@@ -89,7 +89,7 @@ def force_cold(deployment: Deployment, session: Any) -> Forced:
     if deployment.way == "lambda":
         return force_lambda_cold(session.client("lambda"), outputs[OUTPUT_FUNCTION_NAME])
     if deployment.way == "ecs":
-        tasks = deployed_sizing(deployment.architecture).fargate_min_tasks
+        tasks = sizing.FARGATE_MIN_TASKS
         client = session.client("ecs")
         return force_ecs_cold(
             client, outputs[OUTPUT_CLUSTER_NAME], outputs[OUTPUT_SERVICE_NAME], tasks, probe

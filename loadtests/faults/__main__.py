@@ -13,8 +13,8 @@ import json
 import time
 from pathlib import Path
 
+from infra.common.names import WAYS
 from infra.local.docker import docker_available
-from loadtests.demo import WAYS
 from loadtests.faults.markdown import faults_section
 from loadtests.faults.runner import run_faults
 from loadtests.faults.scenarios import FaultSettings

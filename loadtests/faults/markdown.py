@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-WAYS = ("lambda", "ecs", "ec2")
+from infra.common.names import WAYS
 
 
 def _num(value: Any, unit: str = "", digits: int = 1) -> str:

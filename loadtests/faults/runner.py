@@ -6,9 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from infra.local.containers import remove_run_containers
+from infra.local.targets import ServerTarget
+from infra.local.ways import function_url_target, server_target
 from loadtests.faults.scenarios import FaultSettings, run_lambda_faults, run_server_faults
-from loadtests.local.containers import remove_run_containers
-from loadtests.local.targets import ServerTarget, function_url_target, server_target
 from loadtests.run import say
 
 NOTE = (

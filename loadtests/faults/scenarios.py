@@ -1,6 +1,6 @@
 """The four fault scenarios against one local way, each under steady Locust load.
 
-ec2 and ecs run as a fleet of two servers behind HAProxy (loadtests.local.proxy), as an ASG or an
+ec2 and ecs run as a fleet of two servers behind HAProxy (infra.local.proxy), as an ASG or an
 ECS service of two behind the ALB; lambda runs behind the local Function URL.
 
 rolling restart  ecs: start a new container, wait until the proxy has it in service, drain and
@@ -31,18 +31,14 @@ from typing import Any
 
 from infra.common.sizing import ECS_STOP_TIMEOUT_SECONDS
 from infra.local.docker import DOCKER
+from infra.local.ec2 import unit_restart_seconds, unit_stop_seconds
+from infra.local.function_url.target import FunctionUrlTarget
+from infra.local.process import LOOPBACK, try_predict
+from infra.local.proxy import LoadBalancer
+from infra.local.targets import ContainerTarget, ServerTarget
 from loadtests.faults.load import RAMP_SECONDS, BackgroundLoad, LoadResult
 from loadtests.faults.resources import ResourceSampler
 from loadtests.faults.slow import SlowClients
-from loadtests.local.process import LOOPBACK, try_predict
-from loadtests.local.proxy import LoadBalancer
-from loadtests.local.targets import (
-    ContainerTarget,
-    FunctionUrlTarget,
-    ServerTarget,
-    unit_restart_seconds,
-    unit_stop_seconds,
-)
 from serving.config import Settings
 
 TAIL_SECONDS = 3.0  # load keeps running this long after a fault, to see the service recover

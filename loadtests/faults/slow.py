@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from loadtests.local.process import LOOPBACK
+from infra.local.process import LOOPBACK
 
 KINDS = ("headers", "body")
 

@@ -23,17 +23,16 @@ from moto.cloudformation.models import cloudformation_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES, Way
+from infra.local.function_url.sigv4 import Identity
+from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
 from loadtests.aws.__main__ import main as aws_main
 from loadtests.aws.billing import billed_scenarios, parse_report, read_reports
 from loadtests.aws.cold import COLD_TOKEN_VARIABLE, force_ec2_cold, force_ecs_cold, force_lambda_cold
 from loadtests.aws.discovery import STABLE_STATUSES, StackNotReady, discover
 from loadtests.costs import BILLED, cost_rows, lambda_cost_per_million, load_prices
-from loadtests.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
-from loadtests.local.sigv4 import Identity
 from loadtests.locust_run import LoadSettings
 from loadtests.run import run_scenario
 from loadtests.signing import NO_AUTH
-from loadtests.sizing import deployed_sizing
 from tests.loadtests.test_function_url import serve_function_url
 
 REGION = "us-east-1"
@@ -418,16 +417,16 @@ def test_report_lines_give_billed_durations_and_server_side_cold_starts(aws: Non
     assert steady["init_ms"]["max"] == 1622.08 and steady["max_memory_used_mb"] == 181
     assert steady["billed_ms_mean"] == round(sum(billed) / len(billed), 2)
     # The cost per million uses what AWS bills (init included for an image), not the client's view.
-    sizing, prices = deployed_sizing(), load_prices()
+    prices = load_prices()
     client_view = {"throughput_rps": 50.0, "latency_ms": {"mean": 20.0}}
-    costs = cost_rows("lambda", sizing, prices, client_view, billing)
+    costs = cost_rows("lambda", "x86_64", prices, client_view, billing)
     assert costs["per_million_basis"] == BILLED
     assert costs["per_million_requests_usd"] == lambda_cost_per_million(
-        sizing, prices, steady["billed_ms_mean"]
+        "x86_64", prices, steady["billed_ms_mean"]
     )
     assert (
         costs["per_million_requests_usd"]
-        > cost_rows("lambda", sizing, prices, client_view)["per_million_requests_usd"]
+        > cost_rows("lambda", "x86_64", prices, client_view)["per_million_requests_usd"]
     )
 
 
@@ -564,7 +563,7 @@ def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_pri
         caller.access_key_id
     }
     assert target["architecture"] == target["costs"]["architecture"] == "arm64"
-    arm = lambda_cost_per_million(deployed_sizing("arm64"), load_prices(), steady["latency_ms"]["mean"])
+    arm = lambda_cost_per_million("arm64", load_prices(), steady["latency_ms"]["mean"])
     assert target["costs"]["per_million_requests_usd"] == arm
     assert target["billing"]["steady"]["invocations"] == 0  # nothing wrote REPORT lines here
     text = report.read_text()

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from infra.local.containers import run_containers
+from infra.local.function_url.pool import EnvironmentPool
+from infra.local.process import ManagedProcess
 from loadtests.faults.__main__ import main as faults
 from loadtests.faults.markdown import faults_section
 from loadtests.faults.resources import WorkerSeries
-from loadtests.local.containers import run_containers
-from loadtests.local.function_url import EnvironmentPool
-from loadtests.local.process import ManagedProcess
 
 RECORDED = Path(__file__).parent / "recorded" / "faults.json"
 USERS = 3

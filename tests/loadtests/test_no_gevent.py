@@ -9,7 +9,9 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["loadtests.demo", "loadtests.aws.__main__", "loadtests.local.lambda_rie"])
+@pytest.mark.parametrize(
+    "module", ["loadtests.demo", "loadtests.aws.__main__", "infra.local.function_url.__main__"]
+)
 def test_orchestrators_leave_locust_and_gevent_unimported(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in ('locust', 'gevent') if m in sys.modules))"
     result = subprocess.run(

@@ -1,13 +1,91 @@
+"""The request rows and the two protocols' bodies and answer checks (loadtests.protocols), without a
+server: what a Locust user sends, and what it counts as a failure."""
+
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pytest
+
 from loadtests.payloads import PayloadSampler, load_holdout
+from loadtests.protocols import OIP_OUTPUTS, PROTOCOL_NAMES, OpenInference, Rest, protocol
+from model.artifacts import metadata_path
+
+CARD = json.loads(metadata_path().read_text())
 
 
 def test_batches_are_held_out_rows_of_the_asked_size_and_vary() -> None:
     holdout = load_holdout()
     sampler = PayloadSampler(holdout, batch_size=4, seed=1)
-    bodies = [sampler.next_body() for _ in range(20)]
-    assert all(len(body["instances"]) == 4 for body in bodies)
-    assert all(row in holdout.rows for body in bodies for row in body["instances"])
-    assert len({str(body) for body in bodies}) > 1
-    assert all(len(row) == len(holdout.feature_names) for row in bodies[0]["instances"])
+    batches = [sampler.next_rows() for _ in range(20)]
+    assert all(len(rows) == 4 for rows in batches)
+    assert all(row in holdout.rows for rows in batches for row in rows)
+    assert len({str(rows) for rows in batches}) > 1
+    assert all(len(row) == len(holdout.feature_names) for row in batches[0])
+
+
+def test_rest_posts_the_rows_as_instances_to_predict() -> None:
+    rows = load_holdout().rows[:3]
+    rest = protocol("rest")
+    assert (rest.name, rest.path, rest.body(rows)) == ("rest", "/predict", {"instances": rows})
+    assert rest.problem({"predictions": [{}, {}, {}]}, 3) is None
+    assert rest.problem({"predictions": [{}]}, 3) == "expected 3 predictions"
+    assert rest.problem(["not", "an", "object"], 3) == "expected 3 predictions"
+
+
+def test_oip_posts_one_fp32_tensor_x_of_shape_n_by_13_row_major_to_the_card_s_model() -> None:
+    rows = load_holdout().rows[:3]
+    oip = protocol("oip")
+    assert oip.name == "oip" and oip.path == f"/v2/models/{CARD['name']}/infer"
+    (tensor,) = oip.body(rows)["inputs"]
+    assert (tensor["name"], tensor["datatype"], tensor["shape"]) == ("X", "FP32", [3, 13])
+    assert tensor["data"] == rows[0] + rows[1] + rows[2]  # flattened, row by row
+    assert "Open Inference Protocol" in oip.title and oip.path in oip.title
+
+
+def oip_answer(rows: int, classes: int = 3, **changes: Any) -> dict[str, Any]:
+    outputs = {
+        "label": {"name": "label", "datatype": "INT64", "shape": [rows], "data": [0] * rows},
+        "probabilities": {
+            "name": "probabilities",
+            "datatype": "FP32",
+            "shape": [rows, classes],
+            "data": [1 / classes] * rows * classes,
+        },
+    }
+    for name, change in changes.items():
+        outputs[name] = {**outputs[name], **change}
+    return {"model_name": CARD["name"], "model_version": CARD["version"], "outputs": list(outputs.values())}
+
+
+def test_a_valid_oip_answer_passes() -> None:
+    assert protocol("oip").problem(oip_answer(2), 2) is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ({**oip_answer(2), "model_name": "another-model"}, "expected an answer from model"),
+        ({"error": "bad request"}, "expected an answer from model"),
+        ({**oip_answer(2), "outputs": {"label": []}}, "expected a list of outputs"),
+        (
+            {**oip_answer(2), "outputs": oip_answer(2)["outputs"][:1]},
+            "expected outputs ['label', 'probabilities']",
+        ),
+        (oip_answer(2, label={"shape": [3]}), "label: expected INT64 [2]"),
+        (oip_answer(2, label={"datatype": "FP32"}), "label: expected INT64 [2]"),
+        (oip_answer(2, probabilities={"data": [0.5] * 5}), "probabilities: expected 6 values"),
+        (oip_answer(2, classes=2), "probabilities: expected FP32 [2, 3]"),
+    ],
+)
+def test_an_oip_answer_that_is_not_the_model_s_outputs_is_a_failure(answer: Any, problem: str) -> None:
+    found = protocol("oip").problem(answer, 2)
+    assert found is not None and found.startswith(problem)
+
+
+def test_protocols_are_named_once_and_an_unknown_one_is_refused() -> None:
+    assert PROTOCOL_NAMES == ("rest", "oip") and OIP_OUTPUTS == ("label", "probabilities")
+    assert isinstance(protocol("rest"), Rest) and isinstance(protocol("oip"), OpenInference)
+    with pytest.raises(ValueError, match="unknown protocol 'grpc'"):
+        protocol("grpc")

@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 
+from infra.common import sizing
+from infra.common.names import WAYS
 from infra.common.sizing import ALB_HEALTH_CHECK_INTERVAL_SECONDS, ALB_HEALTHY_THRESHOLD_COUNT
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.costs import CLIENT_MEASURED, DEFAULT_PRICES, hourly_cost, idle_monthly_cost, load_prices
 from loadtests.locust_run import LoadSettings
 from loadtests.report import CHARTS, markdown, terminal_summary, write_report
 from loadtests.run import report_data
-from loadtests.sizing import deployed_sizing
+from loadtests.sizing import architecture, fargate_workers, host_architecture
+from serving.config import workers_for
 
 RECORDED = Path(__file__).parent / "recorded"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -89,7 +92,7 @@ def test_charts_and_json_are_written(report: tuple[dict, Path]) -> None:
 def test_terminal_summary_has_one_line_per_way_and_the_report_path(report: tuple[dict, Path]) -> None:
     data, path = report
     summary = terminal_summary(data, path)
-    assert [line.split()[0] for line in summary.splitlines()[2:5]] == ["lambda", "ecs", "ec2"]
+    assert [line.split()[0] for line in summary.splitlines()[2:5]] == list(WAYS)
     assert str(path) in summary
 
 
@@ -135,7 +138,7 @@ def test_on_aws_ec2_counts_two_burstable_vcpus_and_its_cost_includes_surplus_cre
     prices = load_prices()
     surplus = 2 * (1 - 0.20) * prices["ec2"]["unlimited_surplus_per_vcpu_hour"]["t3.small"]
     assert ec2["costs"]["surplus_credits_per_hour_usd"] == round(surplus, 4) == 0.08
-    hourly = hourly_cost("ec2", deployed_sizing(), prices) + surplus
+    hourly = hourly_cost("ec2", "x86_64", prices) + surplus
     expected = round(hourly / (ec2["steady"]["throughput_rps"] * 3600) * 1_000_000, 2)
     assert ec2["costs"]["per_million_requests_usd"] == expected
     text = markdown(data)
@@ -147,12 +150,10 @@ def test_each_way_is_priced_for_the_architecture_it_was_deployed_for() -> None:
     targets["ecs"]["architecture"] = "arm64"
     targets["ec2"]["architecture"] = "arm64"
     data = report_data("aws", "AWS", "Deployed.", settings, targets, DEFAULT_PRICES)
-    prices, arm = load_prices(), deployed_sizing("arm64")
-    assert arm.ec2_instance_type == "t4g.small"
-    assert data["targets"]["ecs"]["costs"]["idle_monthly_usd"] == idle_monthly_cost("ecs", arm, prices)
-    assert data["targets"]["ecs"]["costs"]["idle_monthly_usd"] < idle_monthly_cost(
-        "ecs", deployed_sizing(), prices
-    )
+    prices = load_prices()
+    assert "t4g.small" in data["targets"]["ec2"]["fairness"]["compute"]["basis"]
+    assert data["targets"]["ecs"]["costs"]["idle_monthly_usd"] == idle_monthly_cost("ecs", "arm64", prices)
+    assert data["targets"]["ecs"]["costs"]["idle_monthly_usd"] < idle_monthly_cost("ecs", "x86_64", prices)
     assert data["targets"]["ec2"]["costs"]["surplus_credits_per_hour_usd"] == round(2 * 0.8 * 0.04, 4)
     assert data["targets"]["lambda"]["costs"]["architecture"] == "x86_64"
     row = matrix_rows(markdown(data))["Priced for architecture"]
@@ -212,3 +213,56 @@ def test_locally_lambda_is_priced_at_the_client_s_mean_and_says_so(report: tuple
     costs = data["targets"]["lambda"]["costs"]
     assert costs["per_million_basis"] == CLIENT_MEASURED
     assert "no CloudWatch REPORT lines" in path.read_text()
+
+
+# ---------------------------------------------------------------- the protocol and the sizes
+@pytest.mark.parametrize(
+    ("name", "path"), [("rest", "/predict"), ("oip", "/v2/models/wine-classifier/infer")]
+)
+def test_the_report_says_which_protocol_the_load_spoke(name: str, path: str) -> None:
+    targets, recorded = recorded_targets()
+    settings = LoadSettings(**{**recorded.as_dict(), "protocol": name})
+    data = report_data("local", "local emulation", "Local.", settings, targets, DEFAULT_PRICES)
+    assert data["settings"]["protocol"] == name and path in data["protocol"]
+    load = markdown(data).split("## Load")[1]
+    assert f"- protocol: {data['protocol']} (`--protocol {name}`)" in load
+    assert f"protocol {name}. Report:" in terminal_summary(data, Path("report.md"))
+
+
+def test_fargate_workers_follow_the_task_s_cpu_units_as_the_stack_s_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """1,536 CPU units: 1.5 vCPUs, 2 workers (serving.config.workers_for), and priced at 1.5 vCPUs."""
+    prices = load_prices()
+    half_vcpu = hourly_cost("ecs", "x86_64", prices)
+    monkeypatch.setattr(sizing, "FARGATE_CPU_UNITS", 1536)
+    assert fargate_workers() == workers_for(1.5) == 2
+    targets, settings = recorded_targets()
+    compute = report_data("aws", "AWS", "Deployed.", settings, targets, DEFAULT_PRICES)["targets"]["ecs"]
+    assert compute["fairness"]["compute"]["vcpus"] == 1.5
+    assert "1 task x 1.5 vCPU, 2 uvicorn worker(s)" in compute["fairness"]["compute"]["basis"]
+    extra_vcpu = prices["fargate"]["per_vcpu_hour"]["x86_64"] * sizing.FARGATE_MIN_TASKS
+    assert hourly_cost("ecs", "x86_64", prices) == pytest.approx(half_vcpu + extra_vcpu)
+
+
+def test_the_report_records_every_size_the_stacks_deploy_from_their_one_home(
+    report: tuple[dict, Path],
+) -> None:
+    data, _ = report
+    constants = {name: value for name, value in vars(sizing).items() if name.isupper()}
+    assert data["sizing"] == {name.lower(): value for name, value in constants.items()}
+    assert "architecture" not in data["sizing"]  # each target names its own, in its costs
+    assert {t["costs"]["architecture"] for t in data["targets"].values()} == {"x86_64"}
+
+
+@pytest.mark.parametrize(("machine", "expected"), [("x86_64", "x86_64"), ("AMD64".lower(), "x86_64"),
+                                                   ("aarch64", "arm64"), ("arm64", "arm64")])  # fmt: skip
+def test_a_local_run_is_priced_for_this_host_s_architecture(machine: str, expected: str) -> None:
+    assert host_architecture(machine) == expected
+
+
+def test_a_host_the_stacks_cannot_deploy_to_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match="this host is riscv64"):
+        host_architecture("riscv64")
+    with pytest.raises(ValueError, match="architecture='i386'"):
+        architecture("i386")
