@@ -5,6 +5,7 @@ recorded/lambda-signed/ one steady run whose requests Locust SigV4-signed. The l
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from infra.common import sizing
 from infra.common.names import WAYS
+from infra.common.paths import REPO_ROOT
 from infra.common.sizing import ALB_HEALTH_CHECK_INTERVAL_SECONDS, ALB_HEALTHY_THRESHOLD_COUNT
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.costs import CLIENT_MEASURED, DEFAULT_PRICES, hourly_cost, idle_monthly_cost, load_prices
@@ -266,3 +268,21 @@ def test_a_host_the_stacks_cannot_deploy_to_is_refused_in_one_line() -> None:
         host_architecture("riscv64")
     with pytest.raises(ValueError, match="architecture='i386'"):
         architecture("i386")
+
+
+def test_loadtests_keep_no_copy_of_the_ways_or_the_stacks_sizes() -> None:
+    """WAYS lives in infra.common.names and every size in infra.common.sizing: no module under
+    loadtests/ spells the ways as a literal or defines a constant of the sizing module's names."""
+    sizes = {name for name in vars(sizing) if name.isupper()}
+    for path in sorted((REPO_ROOT / "loadtests").rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Tuple | ast.List | ast.Set):
+                values = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+                assert values != set(WAYS), f"{path}:{node.lineno} spells the ways; import WAYS"
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                assert not names & sizes, (
+                    f"{path}:{node.lineno} copies {names & sizes} from infra.common.sizing"
+                )
