@@ -3,8 +3,8 @@
     npx cdk synth                      # what `make synth` runs (cdk.json: .venv/bin/python -m infra.app)
     npx cdk deploy OneModel-Lambda     # or `make deploy-lambda`
 
-Context (`-c key=value`, defaults in cdk.json): allowedIngressCidr, architecture, baseImage,
-functionUrlAuth, lambdaReservedConcurrency; see infra/common/shared.py.
+Context (`-c key=value`, defaults in cdk.json): allowedIngressCidr, architecture, functionUrlAuth,
+lambdaReservedConcurrency; see infra/common/context.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from infra.common import shared
+from infra.common.context import read_settings
+from infra.common.nag import enable_nag
 from infra.ec2.stack import Ec2Stack
 from infra.ecs.stack import EcsStack
 
@@ -28,11 +29,11 @@ LambdaStack = importlib.import_module("infra.lambda.stack").LambdaStack
 def build_app(app: cdk.App | None = None) -> cdk.App:
     """Add the three stacks and the cdk-nag checks to ``app`` (tests pass their own App)."""
     app = app or cdk.App()
-    settings = shared.read_settings(app)
+    settings = read_settings(app)
     Ec2Stack(app, settings, bundle_staging_dir=Path(app.outdir) / "ec2-bundle-source")
     EcsStack(app, settings)
     LambdaStack(app, settings)
-    shared.enable_nag(app)
+    enable_nag(app)
     return app
 
 

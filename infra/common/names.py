@@ -1,5 +1,5 @@
-"""Stack names and stack-output keys: the contract between the CDK app and everything that reads a
-deployed stack (the load tests call ``describe_stacks`` and look these keys up).
+"""The ways, their stack names and stack-output keys: the contract between the CDK app and everything
+that reads a deployed stack (the load tests call ``describe_stacks`` and look these keys up).
 
 Kept free of aws_cdk on purpose: importing aws_cdk starts a Node.js process (jsii), and a load test
 or the credential check should not pay for that just to read a few strings.
@@ -7,6 +7,7 @@ or the credential check should not pay for that just to read a few strings.
 
 from __future__ import annotations
 
+import sys
 from typing import Final, Literal
 
 Way = Literal["ec2", "ecs", "lambda"]
@@ -16,14 +17,17 @@ WAYS: Final[tuple[Way, ...]] = ("ec2", "ecs", "lambda")
 # by a principal of the account allowed lambda:InvokeFunctionUrl; NONE takes anyone's.
 FunctionUrlAuth = Literal["AWS_IAM", "NONE"]
 
-# One CloudFormation stack per way; `make deploy-<way>` deploys STACK_NAMES[way].
+# One CloudFormation stack per way; `make deploy-<way>` deploys STACK_NAMES[way] (read with main() below).
 STACK_NAMES: Final[dict[Way, str]] = {
     "ec2": "OneModel-Ec2",
     "ecs": "OneModel-Ecs",
     "lambda": "OneModel-Lambda",
 }
+# Every stack is tagged Project=PROJECT_TAG and Way=<way> (CloudFormation copies them to its resources).
+PROJECT_TAG: Final = "one-model-three-ways"
 
-# Output keys. Every stack has ENDPOINT_URL (base URL, no trailing slash: append /predict, /ready ...),
+# Output keys. Every stack has ENDPOINT_URL (the base URL: append /predict, /ready ...; the Function URL
+# ends with "/", which loadtests.aws.discovery strips),
 # WAY and ARCHITECTURE (x86_64 or arm64: `make compare` prices what was deployed); the rest are the
 # handles a load test needs to inspect, sign for or scale what it measures.
 OUTPUT_ENDPOINT_URL: Final = "EndpointUrl"
@@ -42,3 +46,17 @@ OUTPUTS_BY_WAY: Final[dict[Way, tuple[str, ...]]] = {
     "ecs": (*_EVERY_WAY, OUTPUT_CLUSTER_NAME, OUTPUT_SERVICE_NAME),
     "lambda": (*_EVERY_WAY, OUTPUT_FUNCTION_NAME, OUTPUT_FUNCTION_URL_AUTH),
 }
+
+
+def main(argv: list[str]) -> int:
+    """For the Makefile: no arguments print the ways, ways print their stack names."""
+    names: dict[str, str] = {way: name for way, name in STACK_NAMES.items() if way in argv}
+    if len(names) < len(set(argv)):
+        print(f"unknown way in {argv}: use {' '.join(WAYS)}", file=sys.stderr)
+        return 2
+    print(" ".join(names[way] for way in argv) if argv else " ".join(WAYS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -2,9 +2,9 @@
 
 First boot runs infra/ec2/user_data.sh: it copies the app+model bundle (infra/ec2/bundle.py, wheels
 included) from the CDK asset bucket with `aws s3 cp`, installs it without a package index, starts the
-one-model systemd service (uvicorn on APP_PORT), ships its log to CloudWatch, and signals
-CloudFormation once /ready answers (or at once on failure). The ALB sends traffic only to instances
-whose /ready answers 200.
+one-model systemd service (infra/ec2/one-model.service: `python -m serving` on APP_PORT), ships its log
+to CloudWatch, and signals CloudFormation once /ready answers (or at once on failure). The ALB sends
+traffic only to instances whose /ready answers 200.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from typing import cast
 import aws_cdk as cdk
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.common import names, shared, sizing
+from infra.common import names, sizing
+from infra.common.context import Settings
+from infra.common.load_balanced import LoadBalancedNetwork
+from infra.common.nag import acknowledge
 from infra.ec2.bundle import write_bundle
 
 USER_DATA_SCRIPT = Path(__file__).with_name("user_data.sh")
@@ -49,16 +51,17 @@ def render_user_data(script: str, params: dict[str, str]) -> str:
 
 
 class Ec2Stack(cdk.Stack):
-    def __init__(self, scope: Construct, settings: shared.Settings, bundle_staging_dir: Path) -> None:
+    def __init__(self, scope: Construct, settings: Settings, bundle_staging_dir: Path) -> None:
         super().__init__(
             scope,
             names.STACK_NAMES["ec2"],
-            **shared.stack_props("ec2", "the app as a systemd service on EC2 instances behind an ALB"),
+            description="One Model, Three Ways: the app as a systemd service on EC2 instances behind an ALB",
+            tags={"Project": names.PROJECT_TAG, "Way": "ec2"},
         )
 
-        # Network: public subnets, no NAT (see shared.public_vpc for the trade-off).
-        vpc = shared.public_vpc(self)
-        alb = shared.public_alb(self, vpc, settings)
+        # Network and load balancer: public subnets, no NAT, an ALB for the allowed CIDR whose target
+        # group checks /ready (infra/common/load_balanced.py, shared with the ECS stack).
+        web = LoadBalancedNetwork(self, "Web", allowed_ingress_cidr=settings.allowed_ingress_cidr)
 
         # The bundle: app + model + runtime requirements, laid out by bundle.py and uploaded by
         # `cdk deploy` to the bootstrap asset bucket (a directory is uploaded as one .zip).
@@ -71,7 +74,7 @@ class Ec2Stack(cdk.Stack):
         # Logs: the CloudWatch agent (installed by user data) ships the app's log here, with the same
         # retention as the other two ways; `cdk destroy` removes it.
         log_group = logs.LogGroup(
-            self, "AppLogs", retention=shared.LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
+            self, "AppLogs", retention=logs.RetentionDays.ONE_WEEK, removal_policy=cdk.RemovalPolicy.DESTROY
         )
 
         # The instance role: Session Manager (no SSH, no key pair, no inbound port 22), and each of the
@@ -103,16 +106,16 @@ class Ec2Stack(cdk.Stack):
         role.add_to_policy(
             iam.PolicyStatement(actions=["cloudformation:SignalResource"], resources=[self.stack_id])
         )
-        shared.acknowledge(
+        acknowledge(
             role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
             "AmazonSSMManagedInstanceCore is AWS's own minimal policy for the Session Manager agent, kept "
             "current by AWS as the agent changes; a hand-copied inline version would drift.",
         )
 
-        # Instances admit traffic from the ALB only (added below by the listener wiring).
+        # Instances admit traffic from the ALB only (added below, with the group as the ALB's target).
         instance_sg = ec2.SecurityGroup(
-            self, "InstanceSecurityGroup", vpc=vpc, description="App instances: the ALB only"
+            self, "InstanceSecurityGroup", vpc=web.vpc, description="App instances: the ALB only"
         )
 
         # User data is the real user_data.sh with its parameters exported after the shebang. One of
@@ -150,7 +153,7 @@ class Ec2Stack(cdk.Stack):
         asg = autoscaling.AutoScalingGroup(
             self,
             "Asg",
-            vpc=vpc,
+            vpc=web.vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             launch_template=launch_template,
             min_capacity=sizing.EC2_MIN_INSTANCES,
@@ -189,40 +192,22 @@ class Ec2Stack(cdk.Stack):
             ),
             user_data_body,
         )
-        shared.acknowledge(
+        acknowledge(
             asg,
             "AwsSolutions-AS3",
             "No SNS notifications for scaling events: nobody subscribes during a benchmark; the "
             "activity history in the Auto Scaling console records every event.",
         )
 
-        listener = alb.add_listener("Http", port=80, open=False)
-        # Registering the group as targets also opens instance_sg to the ALB's group on APP_PORT.
-        listener.add_targets(
-            "App",
-            port=sizing.APP_PORT,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            targets=[asg],
-            deregistration_delay=cdk.Duration.seconds(10),
-            health_check=elbv2.HealthCheck(
-                path=sizing.READY_PATH,
-                healthy_http_codes="200",
-                interval=cdk.Duration.seconds(sizing.ALB_HEALTH_CHECK_INTERVAL_SECONDS),
-                healthy_threshold_count=sizing.ALB_HEALTHY_THRESHOLD_COUNT,
-            ),
-        )
+        # The ALB's targets: the group's instances (this also opens instance_sg to the ALB on APP_PORT).
+        web.target_group.add_target(asg)
 
         # Target tracking on CPU: the same target as the Fargate service.
         asg.scale_on_cpu_utilization("CpuTarget", target_utilization_percent=sizing.TARGET_CPU_PERCENT)
 
-        shared.add_outputs(
-            self,
-            "ec2",
-            {
-                names.OUTPUT_ENDPOINT_URL: shared.http_endpoint(alb),
-                names.OUTPUT_WAY: "ec2",
-                names.OUTPUT_ARCHITECTURE: settings.architecture,
-                names.OUTPUT_LOG_GROUP_NAME: log_group.log_group_name,
-                names.OUTPUT_ASG_NAME: asg.auto_scaling_group_name,
-            },
-        )
+        # Outputs: what the load tests read (infra/common/names.py OUTPUTS_BY_WAY["ec2"]).
+        cdk.CfnOutput(self, names.OUTPUT_ENDPOINT_URL, value=web.url)
+        cdk.CfnOutput(self, names.OUTPUT_WAY, value="ec2")
+        cdk.CfnOutput(self, names.OUTPUT_ARCHITECTURE, value=settings.architecture)
+        cdk.CfnOutput(self, names.OUTPUT_LOG_GROUP_NAME, value=log_group.log_group_name)
+        cdk.CfnOutput(self, names.OUTPUT_ASG_NAME, value=asg.auto_scaling_group_name)

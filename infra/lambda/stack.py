@@ -16,24 +16,24 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.common import names, shared, sizing
+from infra.common import image, names, sizing
+from infra.common.context import Settings
 
 
 class LambdaStack(cdk.Stack):
-    def __init__(self, scope: Construct, settings: shared.Settings) -> None:
+    def __init__(self, scope: Construct, settings: Settings) -> None:
         super().__init__(
             scope,
             names.STACK_NAMES["lambda"],
-            **shared.stack_props(
-                "lambda", "the app as a container-image Lambda function with a Function URL"
-            ),
+            description="One Model, Three Ways: the app as a container-image Lambda function, by its URL",
+            tags={"Project": names.PROJECT_TAG, "Way": "lambda"},
         )
 
         # Logs: our own log group, so retention is explicit and `cdk destroy` removes it.
         log_group = logs.LogGroup(
             self,
             "FunctionLogs",
-            retention=shared.LOG_RETENTION,
+            retention=logs.RetentionDays.ONE_WEEK,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
 
@@ -47,14 +47,19 @@ class LambdaStack(cdk.Stack):
         )
         log_group.grant_write(role)
 
-        # The function. `architecture` (what Lambda runs) and the image `platform` (what Docker builds,
-        # set in shared.image_asset_options) come from the same context value, so they cannot disagree.
+        # The function. `architecture` (what Lambda runs) and the image `platform` (what Docker builds)
+        # come from the same context value, so they cannot disagree.
         function = lambda_.DockerImageFunction(
             self,
             "Function",
             description="One Model, Three Ways: FastAPI + onnxruntime via Mangum",
-            code=lambda_.DockerImageCode.from_image_asset(**shared.image_asset_options(settings, "lambda")),
-            architecture=shared.lambda_architecture(settings),
+            code=lambda_.DockerImageCode.from_image_asset(
+                image.BUILD_CONTEXT,
+                target="lambda",
+                platform=settings.image_platform,
+                exclude=image.NOT_IN_BUILD_CONTEXT,
+            ),
+            architecture=settings.lambda_architecture,
             # 1024 MB: CPU is allotted in proportion to memory, and 1024 MB (~0.58 vCPU) is about one
             # Fargate task's 0.5 vCPU, so the per-request numbers compare like for like. The process
             # needs ~250 MB (Python + onnxruntime + the model); the rest is bought for CPU.
@@ -97,17 +102,12 @@ class LambdaStack(cdk.Stack):
                 "account; lambdaReservedConcurrency bounds how many environments they can hold.",
             )
 
-        shared.add_outputs(
-            self,
-            "lambda",
-            {
-                # The URL ends with "/"; the contract is a base URL without it, like the ALB ones.
-                names.OUTPUT_ENDPOINT_URL: "https://" + cdk.Fn.select(2, cdk.Fn.split("/", function_url.url)),
-                names.OUTPUT_WAY: "lambda",
-                names.OUTPUT_ARCHITECTURE: settings.architecture,
-                names.OUTPUT_LOG_GROUP_NAME: log_group.log_group_name,
-                names.OUTPUT_FUNCTION_NAME: function.function_name,
-                # The load tests sign their requests when this says AWS_IAM.
-                names.OUTPUT_FUNCTION_URL_AUTH: settings.function_url_auth,
-            },
-        )
+        # Outputs: what the load tests read (infra/common/names.py OUTPUTS_BY_WAY["lambda"]). The URL
+        # ends with "/", which discovery strips like any base URL's.
+        cdk.CfnOutput(self, names.OUTPUT_ENDPOINT_URL, value=function_url.url)
+        cdk.CfnOutput(self, names.OUTPUT_WAY, value="lambda")
+        cdk.CfnOutput(self, names.OUTPUT_ARCHITECTURE, value=settings.architecture)
+        cdk.CfnOutput(self, names.OUTPUT_LOG_GROUP_NAME, value=log_group.log_group_name)
+        cdk.CfnOutput(self, names.OUTPUT_FUNCTION_NAME, value=function.function_name)
+        # The load tests sign their requests when this says AWS_IAM.
+        cdk.CfnOutput(self, names.OUTPUT_FUNCTION_URL_AUTH, value=settings.function_url_auth)

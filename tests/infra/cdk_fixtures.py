@@ -25,7 +25,7 @@ from aws_cdk import assertions
 
 from infra.app import build_app
 from infra.common.names import STACK_NAMES, Way
-from infra.common.shared import REPO_ROOT
+from infra.common.paths import REPO_ROOT
 
 
 def cdk_json_context() -> dict[str, Any]:

@@ -16,15 +16,15 @@ pytest_plugins = ("tests.infra.cdk_fixtures",)
 # (rule, construct the acknowledgement sits on). A new finding or a dropped fix changes this set,
 # so the change has to be looked at here, in review.
 EXPECTED_ACKNOWLEDGEMENTS = {
-    ("AwsSolutions-VPC7", "OneModel-Ec2/Vpc"),
-    ("AwsSolutions-ELB2", "OneModel-Ec2/Alb"),
+    ("AwsSolutions-VPC7", "OneModel-Ec2/Web/Vpc"),
+    ("AwsSolutions-ELB2", "OneModel-Ec2/Web/Alb"),
     ("AwsSolutions-AS3", "OneModel-Ec2/Asg"),
     (
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
         "OneModel-Ec2/InstanceRole",
     ),
-    ("AwsSolutions-VPC7", "OneModel-Ecs/Vpc"),
-    ("AwsSolutions-ELB2", "OneModel-Ecs/Alb"),
+    ("AwsSolutions-VPC7", "OneModel-Ecs/Web/Vpc"),
+    ("AwsSolutions-ELB2", "OneModel-Ecs/Web/Alb"),
     ("AwsSolutions-ECS4", "OneModel-Ecs/Cluster"),
     ("AwsSolutions-ECS2", "OneModel-Ecs/TaskDefinition"),
     ("AwsSolutions-IAM5[Resource::*]", "OneModel-Ecs/TaskDefinition"),

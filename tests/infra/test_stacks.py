@@ -4,18 +4,24 @@ context parsing."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Match, Template
 
-from infra.common import names, shared, sizing
+from infra.common import names, sizing
+from infra.common.context import CONTEXT_DEFAULTS, read_settings
+from infra.common.paths import REPO_ROOT
 from infra.ec2.bundle import WHEELS_DIR
 from infra.ec2.stack import DEBIAN_AMI_PARAMETER, USER_DATA_SCRIPT, render_user_data
+from infra.ecs.stack import EcsStack
 from serving.config import Settings as ServerSettings
+from serving.config import workers_for
 
 if TYPE_CHECKING:
     from tests.infra.cdk_fixtures import Synthesis
@@ -113,28 +119,27 @@ def test_stacks_are_tagged_and_create_no_nat_gateway(synth: Synthesis, way: name
     synth.template(way).resource_count_is("AWS::EC2::NatGateway", 0)
     manifest = json.loads((synth.outdir / "manifest.json").read_text())
     stack_artifact = manifest["artifacts"][names.STACK_NAMES[way]]
-    assert stack_artifact["properties"]["tags"] == {"Project": shared.PROJECT_TAG, "Way": way}
+    assert stack_artifact["properties"]["tags"] == {"Project": names.PROJECT_TAG, "Way": way}
 
 
 @pytest.mark.parametrize("way", ["ec2", "ecs"])
 def test_alb_admits_only_the_allowed_cidr_on_port_80(synth: Synthesis, way: names.Way) -> None:
-    synth.template(way).has_resource_properties(
-        "AWS::EC2::SecurityGroup",
-        {
-            "GroupDescription": "ALB: HTTP from the allowed CIDR only",
-            "SecurityGroupIngress": [
-                {
-                    "CidrIp": synth.context["allowedIngressCidr"],
-                    "FromPort": 80,
-                    "ToPort": 80,
-                    "IpProtocol": "tcp",
-                }
-            ],
-        },
-    )
-    for group in _resources(synth, way, "AWS::EC2::SecurityGroup"):
-        for rule in group.get("SecurityGroupIngress", []):
-            assert rule.get("CidrIp") != "0.0.0.0/0"
+    # The load balancer's own security group, found through the load balancer rather than by its text.
+    (alb,) = _resources(synth, way, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    ((alb_group_id, _),) = (group["Fn::GetAtt"] for group in alb["SecurityGroups"])
+    alb_group = synth.templates[way]["Resources"][alb_group_id]["Properties"]
+    ingress = [
+        {k: v for k, v in rule.items() if k != "Description"} for rule in alb_group["SecurityGroupIngress"]
+    ]
+    assert ingress == [
+        {"CidrIp": synth.context["allowedIngressCidr"], "FromPort": 80, "ToPort": 80, "IpProtocol": "tcp"}
+    ]
+    # No other group admits an address range: the instances or tasks admit the ALB's group, on the app port.
+    groups = _resources(synth, way, "AWS::EC2::SecurityGroup")
+    assert [group for group in groups if "SecurityGroupIngress" in group] == [alb_group]
+    ingress = _resources(synth, way, "AWS::EC2::SecurityGroupIngress")
+    assert ingress and all("SourceSecurityGroupId" in rule and "CidrIp" not in rule for rule in ingress)
+    assert {rule["FromPort"] for rule in ingress} == {sizing.APP_PORT}
 
 
 @pytest.mark.parametrize("way", ["ec2", "ecs"])
@@ -287,12 +292,6 @@ def test_ec2_role_has_session_manager_and_one_resource_per_boot_call(synth: Synt
     assert granted[("cloudformation:SignalResource",)] == {"Ref": "AWS::StackId"}
 
 
-def test_ec2_instances_admit_only_the_alb(synth: Synthesis) -> None:
-    ingress = _resources(synth, "ec2", "AWS::EC2::SecurityGroupIngress")
-    assert ingress and all("SourceSecurityGroupId" in rule and "CidrIp" not in rule for rule in ingress)
-    assert {rule["FromPort"] for rule in ingress} == {sizing.APP_PORT}
-
-
 # ---------------------------------------------------------------- ecs
 def test_ecs_task_is_sized_read_only_and_logged(synth: Synthesis) -> None:
     task = _only(synth, "ecs", "AWS::ECS::TaskDefinition")
@@ -303,6 +302,32 @@ def test_ecs_task_is_sized_read_only_and_logged(synth: Synthesis) -> None:
     assert container["MountPoints"] == [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}]
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["PortMappings"][0]["ContainerPort"] == sizing.APP_PORT
+
+
+def test_ecs_task_runs_one_worker_per_vcpu_of_its_size(synth: Synthesis) -> None:
+    (container,) = _only(synth, "ecs", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    # The app cannot count a Fargate task's share of the host's CPUs, so the stack states it: the
+    # same rule (serving.config.workers_for) as every local run and the server's own default.
+    assert container["Environment"] == [
+        {"Name": "APP_WORKERS", "Value": str(workers_for(sizing.FARGATE_CPU_UNITS / 1024))}
+    ]
+
+
+def test_ecs_task_of_1536_units_runs_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1.5 vCPUs: a floor division would give 1 worker, while the local emulation (--cpus 1.5) runs 2.
+    # Not a Fargate size, so this app leaves out cdk.json's flag that validates the size against AWS's.
+    monkeypatch.setattr(sizing, "FARGATE_CPU_UNITS", 1536)
+    app = cdk.App()
+    template = Template.from_stack(EcsStack(app, read_settings(app)))
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "Cpu": "1536",
+            "ContainerDefinitions": [
+                Match.object_like({"Environment": [{"Name": "APP_WORKERS", "Value": "2"}]})
+            ],
+        },
+    )
 
 
 def test_ecs_stop_timeout_is_explicit_and_outlasts_the_graceful_shutdown(synth: Synthesis) -> None:
@@ -336,7 +361,7 @@ def test_ecs_service_tracks_cpu(synth: Synthesis) -> None:
 @pytest.mark.parametrize("way", names.WAYS)
 def test_logs_go_to_the_stacks_own_group_and_expire(synth: Synthesis, way: names.Way) -> None:
     (log_group,) = synth.template(way).find_resources("AWS::Logs::LogGroup").values()
-    assert log_group["Properties"]["RetentionInDays"] == 7  # shared.LOG_RETENTION, the same on every way
+    assert log_group["Properties"]["RetentionInDays"] == 7  # the same on every way
     assert log_group["DeletionPolicy"] == "Delete"  # `cdk destroy` takes the logs with the stack
 
 
@@ -347,7 +372,8 @@ def test_image_asset_builds_the_right_target_for_the_right_platform(
     source = _image_asset(synth, way)
     assert source["dockerBuildTarget"] == target
     assert source["platform"] == "linux/amd64"
-    assert source["dockerBuildArgs"] == {"BASE_IMAGE": synth.context["baseImage"]}
+    # No build arguments: the Dockerfile's own BASE_IMAGE default is what AWS runs.
+    assert "dockerBuildArgs" not in source
     # Synth staged the build context without building it: the Dockerfile and the model are there,
     # the virtualenv is not.
     staged = synth.outdir / source["directory"]
@@ -376,7 +402,11 @@ def test_lambda_url_takes_only_signed_requests_by_default(synth: Synthesis) -> N
     # No resource policy: only the account's own principals, through their IAM policies, get in.
     template.resource_count_is("AWS::Lambda::Permission", 0)
     # The load tests read this to know that they must sign.
-    assert synth.templates["lambda"]["Outputs"][names.OUTPUT_FUNCTION_URL_AUTH]["Value"] == "AWS_IAM"
+    outputs = synth.templates["lambda"]["Outputs"]
+    assert outputs[names.OUTPUT_FUNCTION_URL_AUTH]["Value"] == "AWS_IAM"
+    # The endpoint is the Function URL itself (its trailing "/" is discovery's to strip).
+    url = _logical_id(synth, "lambda", "AWS::Lambda::Url")
+    assert outputs[names.OUTPUT_ENDPOINT_URL]["Value"] == {"Fn::GetAtt": [url, "FunctionUrl"]}
 
 
 # ---------------------------------------------------------------- the context's other branch (second synth)
@@ -439,28 +469,44 @@ def test_function_url_auth_none_is_opt_in_public_and_warned(
 
 # ---------------------------------------------------------------- context parsing (no synth)
 def test_cdk_json_repeats_the_code_defaults() -> None:
-    context = json.loads((shared.REPO_ROOT / "cdk.json").read_text())["context"]
-    assert {key: context[key] for key in shared.CONTEXT_DEFAULTS} == shared.CONTEXT_DEFAULTS
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    assert {key: context[key] for key in CONTEXT_DEFAULTS} == CONTEXT_DEFAULTS
+
+
+def test_the_dockerfile_is_the_one_home_of_the_public_base_image() -> None:
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    (base_image,) = re.findall(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True, text=True
+    ).stdout.split("\0")
+    naming_it = [
+        name
+        for name in tracked
+        if name
+        and (REPO_ROOT / name).is_file()
+        and base_image in (REPO_ROOT / name).read_text(errors="replace")
+    ]
+    assert naming_it == ["Dockerfile"]
+    assert dockerfile.count(base_image) == 1
 
 
 def test_settings_default_to_closed_ingress_x86_signed_url_and_no_reservation() -> None:
-    settings = shared.read_settings(cdk.App())
-    assert settings.allowed_ingress_cidr == "127.0.0.1/32" and not settings.ingress_is_world
+    settings = read_settings(cdk.App())
+    assert settings.allowed_ingress_cidr == "127.0.0.1/32"
     assert settings.architecture == "x86_64"
     assert settings.function_url_auth == "AWS_IAM"
     assert settings.lambda_reserved_concurrency is None
 
 
 def test_arm64_switches_every_architecture_knob_together() -> None:
-    settings = shared.read_settings(cdk.App(context={"architecture": "arm64"}))
-    assert shared.lambda_architecture(settings).name == "arm64"
-    assert shared.lambda_architecture(settings).docker_platform == shared.image_platform(settings).platform
-    assert shared.image_platform(settings).platform == "linux/arm64"
+    settings = read_settings(cdk.App(context={"architecture": "arm64"}))
+    assert settings.lambda_architecture.name == "arm64"
+    assert settings.lambda_architecture.docker_platform == settings.image_platform.platform == "linux/arm64"
     assert sizing.EC2_INSTANCE_TYPE[settings.architecture] == "t4g.small"
 
 
 def test_context_values_are_parsed() -> None:
-    settings = shared.read_settings(
+    settings = read_settings(
         cdk.App(
             context={
                 "allowedIngressCidr": "0.0.0.0/0",
@@ -469,7 +515,7 @@ def test_context_values_are_parsed() -> None:
             }
         )
     )
-    assert settings.ingress_is_world
+    assert settings.allowed_ingress_cidr == "0.0.0.0/0"
     assert settings.function_url_auth == "NONE"
     assert settings.lambda_reserved_concurrency == 10
 
@@ -482,7 +528,7 @@ def test_context_values_are_parsed() -> None:
     ],
 )
 def test_good_cidrs_are_accepted(context: dict[str, str]) -> None:
-    assert shared.read_settings(cdk.App(context=context)).allowed_ingress_cidr
+    assert read_settings(cdk.App(context=context)).allowed_ingress_cidr
 
 
 @pytest.mark.parametrize(
@@ -497,4 +543,4 @@ def test_good_cidrs_are_accepted(context: dict[str, str]) -> None:
 )
 def test_bad_context_fails_synth_with_a_reason(context: dict[str, str]) -> None:
     with pytest.raises(ValueError, match=next(iter(context))):
-        shared.read_settings(cdk.App(context=context))
+        read_settings(cdk.App(context=context))

@@ -1,0 +1,103 @@
+"""The CDK app's settings: its context (`-c key=value`, defaults in cdk.json), parsed and checked once.
+
+A bad value fails synth with a one-line reason, before any construct is built.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Final
+
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.common.names import FunctionUrlAuth
+from infra.common.sizing import DEFAULT_ARCHITECTURE, Architecture
+
+# cdk.json repeats these defaults in its "context" block, so `cdk synth` shows them; a test keeps them equal.
+CONTEXT_DEFAULTS: Final[dict[str, str]] = {
+    # Closed by default: 127.0.0.1/32 can never reach a load balancer from outside, so a forgotten
+    # `-c allowedIngressCidr=<your ip>/32` gives an unreachable endpoint, never a public one.
+    "allowedIngressCidr": "127.0.0.1/32",
+    "architecture": DEFAULT_ARCHITECTURE,
+    # AWS_IAM: only SigV4-signed requests from the account reach the function. NONE opens the URL to
+    # anyone who has it (see infra/lambda/stack.py for what that exposes).
+    "functionUrlAuth": "AWS_IAM",
+    # A number caps the function's environments (and reserves them out of the account's pool);
+    # "none" deploys on any account: AWS keeps 100 unreserved, and new accounts may have only 10.
+    "lambdaReservedConcurrency": "none",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    allowed_ingress_cidr: str
+    architecture: Architecture
+    function_url_auth: FunctionUrlAuth
+    lambda_reserved_concurrency: int | None
+
+    # One `architecture` sets what each service runs and what Docker builds, so they cannot disagree.
+    @property
+    def image_platform(self) -> ecr_assets.Platform:
+        arm = self.architecture == "arm64"
+        return ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64
+
+    @property
+    def ecs_cpu_architecture(self) -> ecs.CpuArchitecture:
+        return ecs.CpuArchitecture.ARM64 if self.architecture == "arm64" else ecs.CpuArchitecture.X86_64
+
+    @property
+    def lambda_architecture(self) -> lambda_.Architecture:
+        arm = self.architecture == "arm64"
+        return lambda_.Architecture.ARM_64 if arm else lambda_.Architecture.X86_64
+
+
+def read_settings(scope: Construct) -> Settings:
+    """Parse and validate the context once, failing synth with a one-line reason on a bad value."""
+    return Settings(
+        allowed_ingress_cidr=_parse_cidr(_context(scope, "allowedIngressCidr")),
+        architecture=_parse_architecture(_context(scope, "architecture")),
+        function_url_auth=_parse_function_url_auth(_context(scope, "functionUrlAuth")),
+        lambda_reserved_concurrency=_parse_reserved_concurrency(_context(scope, "lambdaReservedConcurrency")),
+    )
+
+
+def _context(scope: Construct, key: str) -> str:
+    value = scope.node.try_get_context(key)
+    return CONTEXT_DEFAULTS[key] if value is None else str(value).strip()
+
+
+def _parse_cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as error:
+        raise ValueError(
+            f"allowedIngressCidr={value!r} is not a CIDR such as 203.0.113.7/32: {error}"
+        ) from None
+
+
+def _parse_architecture(value: str) -> Architecture:
+    if value == "x86_64":
+        return "x86_64"
+    if value == "arm64":
+        return "arm64"
+    raise ValueError(f"architecture={value!r}: use x86_64 or arm64")
+
+
+def _parse_function_url_auth(value: str) -> FunctionUrlAuth:
+    if value.upper() == "AWS_IAM":
+        return "AWS_IAM"
+    if value.upper() == "NONE":
+        return "NONE"
+    raise ValueError(f"functionUrlAuth={value!r}: use AWS_IAM or NONE")
+
+
+def _parse_reserved_concurrency(value: str) -> int | None:
+    if value.lower() == "none":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"lambdaReservedConcurrency={value!r}: use a positive integer or 'none'")
+    return int(value)

@@ -1,0 +1,119 @@
+"""What the EC2 and ECS stacks share: a public network and an Application Load Balancer in front of the app.
+
+    web = LoadBalancedNetwork(self, "Web", allowed_ingress_cidr="203.0.113.7/32")
+    web.target_group.add_target(asg_or_fargate_service)   # the ALB reaches it on the app port
+    cdk.CfnOutput(self, "EndpointUrl", value=web.url)
+
+The one place the health check is wired: the target group checks READY_PATH, and a target takes
+traffic only while it answers 200 (the model loads at import, so /ready means "can predict").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from constructs import Construct
+
+from infra.common import sizing
+from infra.common.nag import acknowledge
+
+
+class LoadBalancedNetwork(Construct):
+    """A VPC of public subnets (no NAT) and an internet-facing ALB that admits HTTP from one CIDR and
+    forwards it to one target group on ``app_port``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        allowed_ingress_cidr: str,
+        app_port: int = sizing.APP_PORT,
+        health_check_path: str = sizing.READY_PATH,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        # VPC: two AZs (the ALB needs two), public subnets only, no NAT gateway. A NAT gateway costs
+        # ~$33/month per AZ before a byte moves; instead the instances and tasks get public IPs for their
+        # outbound calls (S3, ECR, SSM, CloudWatch), and their security groups admit nothing but the
+        # ALB, so the public IP opens no inbound path. The price: each public IPv4 address is billed
+        # (~$3.65/month) and there is no private tier.
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
+        )
+        acknowledge(
+            self.vpc,
+            "AwsSolutions-VPC7",
+            "No VPC flow logs: the VPC holds only the ALB and the app (no data stores) and lives for a "
+            "benchmark; flow logs would bill per GB ingested for load-test traffic.",
+        )
+
+        # Security group: HTTP from the allowed CIDR only (the default, 127.0.0.1/32, admits nobody).
+        network = ipaddress.ip_network(allowed_ingress_cidr)
+        peer = ec2.Peer.ipv4(str(network)) if network.version == 4 else ec2.Peer.ipv6(str(network))
+        security_group = ec2.SecurityGroup(
+            self, "AlbSecurityGroup", vpc=self.vpc, description="ALB: HTTP from the allowed CIDR only"
+        )
+        security_group.add_ingress_rule(peer, ec2.Port.tcp(80), "HTTP from allowedIngressCidr")
+        if network.prefixlen == 0:
+            acknowledge(
+                security_group,
+                "AwsSolutions-EC23",
+                "The operator passed allowedIngressCidr=0.0.0.0/0 on purpose; the default admits nobody.",
+            )
+
+        # Load balancer. Its idle timeout is set, not left to AWS's default, because the app's keep-alive
+        # must outlast it (serving.config.Settings.keep_alive_seconds): then the ALB closes idle
+        # connections first and never reuses one the server is closing, which would be a 502.
+        self.load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "Alb",
+            vpc=self.vpc,
+            internet_facing=True,
+            security_group=security_group,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            drop_invalid_header_fields=True,
+            idle_timeout=cdk.Duration.seconds(sizing.ALB_IDLE_TIMEOUT_SECONDS),
+        )
+        acknowledge(
+            self.load_balancer,
+            "AwsSolutions-ELB2",
+            "No ALB access logs: a short-lived benchmark endpoint whose load tests would fill a bucket per "
+            "request; the app logs one line per request itself, to CloudWatch Logs on every way.",
+        )
+
+        # Target group: the app port, health-checked on /ready; its target type (instance or ip) is set
+        # by what the stack adds. The report's start-time split (the app's start + interval x threshold)
+        # reads the same two numbers. A short deregistration delay: requests take milliseconds.
+        self.target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "App",
+            vpc=self.vpc,
+            port=app_port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            deregistration_delay=cdk.Duration.seconds(10),
+            health_check=elbv2.HealthCheck(
+                path=health_check_path,
+                healthy_http_codes="200",
+                interval=cdk.Duration.seconds(sizing.ALB_HEALTH_CHECK_INTERVAL_SECONDS),
+                healthy_threshold_count=sizing.ALB_HEALTHY_THRESHOLD_COUNT,
+            ),
+        )
+
+        # Listener: port 80 to the target group. open=False: the security group above already decides
+        # who may connect. Adding a target opens its security group to the ALB's, on app_port only.
+        self.load_balancer.add_listener(
+            "Http", port=80, open=False, default_target_groups=[self.target_group]
+        )
+
+    @property
+    def url(self) -> str:
+        """The endpoint's base URL (the EndpointUrl output)."""
+        return f"http://{self.load_balancer.load_balancer_dns_name}"
