@@ -21,12 +21,11 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from infra.common.paths import REPO_ROOT
 from infra.common.sizing import FARGATE_CPU_UNITS, FARGATE_MEMORY_MIB
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
-DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
 IMAGE_NAME = "one-model"
 TARGETS = ("ecs", "lambda")
 CA_BUNDLE = Path(os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt")
@@ -60,21 +59,37 @@ class DockerUnavailableError(RuntimeError):
 LOCAL_BASE_SCRIPT = REPO_ROOT / "infra" / "local" / "debian-base-image.sh"
 
 
+def default_base_image() -> str:
+    """The public image the Dockerfile names in ``ARG BASE_IMAGE=...``: its one home."""
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.startswith("ARG BASE_IMAGE="):
+            return line.removeprefix("ARG BASE_IMAGE=").strip()
+    raise RuntimeError(f"{DOCKERFILE} has no `ARG BASE_IMAGE=<image>` default")
+
+
 @lru_cache(maxsize=1)
 def base_image() -> str:
     """The image the Dockerfile builds FROM.
 
-    ``$BASE_IMAGE`` when set; else the public image, when the engine has it or can pull it; else
-    (a machine that reaches package registries but no container registry, like this repo's CI)
-    the same Debian bookworm made locally from Debian's packages by ``debian-base-image.sh``.
+    ``$BASE_IMAGE`` when set; else the Dockerfile's default, when the engine has it or can pull
+    it; else (a machine that reaches package registries but no container registry, like this
+    repo's CI) the same Debian bookworm made locally from Debian's packages by
+    ``debian-base-image.sh``.
     """
     if configured := os.environ.get("BASE_IMAGE"):
         return configured
-    if _image_present(DEFAULT_BASE_IMAGE) or _pulled(DEFAULT_BASE_IMAGE):
-        return DEFAULT_BASE_IMAGE
-    print(f"{DEFAULT_BASE_IMAGE} cannot be pulled: building a local Debian bookworm base", file=sys.stderr)
+    default = default_base_image()
+    if _image_present(default) or _pulled(default):
+        return default
+    print(f"{default} cannot be pulled: building a local Debian bookworm base", file=sys.stderr)
     built = subprocess.run([str(LOCAL_BASE_SCRIPT)], check=True, stdout=subprocess.PIPE, text=True)
     return built.stdout.strip()
+
+
+def base_image_args() -> list[str]:
+    """``--build-arg BASE_IMAGE=...`` when the build must not use the Dockerfile's default."""
+    image = base_image()
+    return [] if image == default_base_image() else ["--build-arg", f"BASE_IMAGE={image}"]
 
 
 def _image_present(tag: str) -> bool:
@@ -133,7 +148,7 @@ def build_image(
     tag = tag or default_tag(target)
     command = [DOCKER, "build", "--file", str(DOCKERFILE), "--target", target, "--tag", tag]
     command += ["--platform", platform or host_platform()]
-    command += ["--build-arg", f"BASE_IMAGE={base_image()}"]
+    command += base_image_args()
     if network := os.environ.get("DOCKER_BUILD_NETWORK"):
         command += ["--network", network]
     command.append(str(REPO_ROOT))

@@ -13,7 +13,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from infra.local.docker import REPO_ROOT
+from infra.common.paths import REPO_ROOT
 
 SAM_CLI_VERSION = "1.170.0"
 CACHE_DIR = REPO_ROOT / ".cache" / "rie"

@@ -33,7 +33,7 @@ from infra.local.docker import (
     docker_available,
     pip_build_config,
 )
-from serving.config import ARTIFACTS_DIR
+from model.artifacts import holdout_path
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -116,12 +116,13 @@ def wait_until_ok(url: str, container: Container, timeout: float = 120) -> httpx
 
 
 # ---------------------------------------------------------------- requests the images answer
-FUNCTION_URL_EVENT = Path(__file__).parents[1] / "serving" / "events" / "function_url.json"
-
-
 def holdout_rows() -> list[list[float]]:
-    rows: list[list[float]] = json.loads((ARTIFACTS_DIR / "holdout.json").read_text())["rows"]
+    rows: list[list[float]] = json.loads(holdout_path().read_text())["rows"]
     return rows
+
+
+def predict_body(rows: Any) -> bytes:
+    return json.dumps({"instances": rows}).encode()
 
 
 def expected_labels(rows: list[list[float]]) -> list[str]:
@@ -129,17 +130,6 @@ def expected_labels(rows: list[list[float]]) -> list[str]:
     from serving.model import load_model
 
     return load_model().predict(np.asarray(rows, dtype=np.float32)).labels
-
-
-def function_url_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
-    """AWS's documented Function URL event (payload 2.0), pointed at this app."""
-    event: dict[str, Any] = json.loads(FUNCTION_URL_EVENT.read_text())
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["rawQueryString"], event["queryStringParameters"], event["cookies"] = "", None, []
-    event["headers"] = {"content-type": "application/json", "host": event["requestContext"]["domainName"]}
-    event["body"] = None if body is None else json.dumps(body)
-    return event
 
 
 # ---------------------------------------------------------------- the build machine's pip config

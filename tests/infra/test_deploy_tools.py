@@ -28,16 +28,18 @@ import pytest
 
 from infra.app import build_app
 from infra.common.names import STACK_NAMES
-from infra.local.docker import DOCKER, REPO_ROOT, base_image, host_platform, pip_build_config
+from infra.common.paths import REPO_ROOT
+from infra.local.docker import DOCKER, base_image, host_platform, pip_build_config
+from infra.local.function_url.events import function_url_event
 from infra.local.rie import SAM_CLI_VERSION
 from tests.infra.cdk_fixtures import cdk_json_context
 from tests.infra.conftest import (
     build_config_needles,
     docker,
     expected_labels,
-    function_url_event,
     history_and_env,
     holdout_rows,
+    predict_body,
     scan_layers,
 )
 
@@ -256,7 +258,7 @@ def test_sam_local_invoke_predicts_for_a_function_url_event(
         cli_synth,
         sam_function,
         sam_env,
-        function_url_event("POST", "/predict", {"instances": rows}),
+        function_url_event("POST", "/predict", predict_body(rows)),
         tmp_path,
     )
 
@@ -272,7 +274,7 @@ def test_sam_local_invoke_answers_a_bad_body_with_a_json_4xx(
         cli_synth,
         sam_function,
         sam_env,
-        function_url_event("POST", "/predict", {"instances": "nope"}),
+        function_url_event("POST", "/predict", predict_body("nope")),
         tmp_path,
     )
 

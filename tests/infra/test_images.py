@@ -19,14 +19,15 @@ from typing import Any
 import httpx
 import pytest
 
+from infra.common.paths import REPO_ROOT
 from infra.local.docker import (
     DOCKER,
-    REPO_ROOT,
     base_image,
     container_limits,
     image_size_bytes,
     pip_build_config,
 )
+from infra.local.function_url.events import function_url_event
 from infra.local.rie import rie_path
 from tests.infra.conftest import (
     Container,
@@ -34,9 +35,9 @@ from tests.infra.conftest import (
     build_config_needles,
     docker,
     expected_labels,
-    function_url_event,
     history_and_env,
     holdout_rows,
+    predict_body,
     scan_layers,
     wait_until_ok,
 )
@@ -170,7 +171,7 @@ def invoke(container: Container, event: dict[str, Any]) -> dict[str, Any]:
 def test_lambda_image_answers_a_function_url_event(lambda_container: Container) -> None:
     rows = holdout_rows()[:5]
 
-    first = invoke(lambda_container, function_url_event("POST", "/predict", {"instances": rows}))
+    first = invoke(lambda_container, function_url_event("POST", "/predict", predict_body(rows)))
     second = invoke(lambda_container, function_url_event("GET", "/ready"))
 
     assert first["statusCode"] == 200, first
@@ -183,7 +184,7 @@ def test_lambda_image_answers_a_function_url_event(lambda_container: Container) 
 
 @pytest.mark.docker
 def test_lambda_image_maps_errors_to_status_codes(lambda_container: Container) -> None:
-    result = invoke(lambda_container, function_url_event("POST", "/predict", {"instances": "nope"}))
+    result = invoke(lambda_container, function_url_event("POST", "/predict", predict_body("nope")))
 
     assert result["statusCode"] == 422
     assert "detail" in json.loads(result["body"])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.local.containers import run_containers
 from loadtests.demo import main as demo
-from loadtests.local.containers import run_containers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 

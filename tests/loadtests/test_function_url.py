@@ -28,11 +28,13 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from infra.local.function_url import sigv4
+from infra.local.function_url.app import FunctionUrlApp
+from infra.local.function_url.events import function_url_event, http_response
+from infra.local.function_url.pool import EnvironmentPool
+from infra.local.function_url.sigv4 import DEMO_IDENTITY, DEMO_REGION, Identity
+from infra.local.process import LOOPBACK, free_port
 from loadtests.analysis import load_samples
-from loadtests.local import sigv4
-from loadtests.local.function_url import EnvironmentPool, FunctionUrlApp, function_url_event, http_response
-from loadtests.local.process import LOOPBACK, free_port
-from loadtests.local.sigv4 import DEMO_IDENTITY, DEMO_REGION, Identity
 from loadtests.locust_run import LoadSettings
 from loadtests.run import run_scenario, wait_until_ready
 from loadtests.signing import NO_AUTH, host_header, signed_headers
@@ -47,7 +49,7 @@ def invoke(event: dict) -> tuple[int, dict[str, str], bytes]:
 def test_a_predict_request_round_trips_through_the_lambda_handler(holdout: dict) -> None:
     body = json.dumps({"instances": holdout["rows"][:3]}).encode()
     headers = [(b"host", b"127.0.0.1:9"), (b"content-type", b"application/json"), (b"x-request-id", b"abc")]
-    event = function_url_event("POST", "/predict", "", headers, body, "127.0.0.1")
+    event = function_url_event("POST", "/predict", body, headers=headers)
 
     assert event["version"] == "2.0" and event["routeKey"] == "$default"
     assert event["requestContext"]["http"] == {
@@ -71,7 +73,9 @@ def test_query_strings_repeated_headers_cookies_and_binary_bodies_follow_the_for
         (b"cookie", b"x=1; y=2"),
         (b"content-type", b"image/png"),
     ]
-    event = function_url_event("PUT", "/p", "k=1&k=2&z=", headers, b"\x00\x01", "10.0.0.1")
+    event = function_url_event(
+        "PUT", "/p", b"\x00\x01", query="k=1&k=2&z=", headers=headers, source_ip="10.0.0.1"
+    )
     assert event["headers"]["accept"] == "a,b"
     assert event["cookies"] == ["x=1", "y=2"]
     assert event["queryStringParameters"] == {"k": "1,2", "z": ""}
@@ -95,7 +99,7 @@ def test_errors_and_non_response_values_map_like_a_function_url() -> None:
 
 
 def test_an_unknown_route_is_the_app_s_404_not_the_adapter_s(holdout: dict) -> None:
-    event = function_url_event("GET", "/nope", "", [(b"host", b"h")], b"", "127.0.0.1")
+    event = function_url_event("GET", "/nope")
     status, _, payload = invoke(event)
     assert status == 404 and "detail" in json.loads(payload)
 

@@ -1,4 +1,4 @@
-"""The local ALB (loadtests.local.proxy): HAProxy from Debian's packages, for real, in front of the
+"""The local ALB (infra.local.proxy): HAProxy from Debian's packages, for real, in front of the
 real server (``python -m serving``) on 127.0.0.1. Its configuration is the ALB's; a target gets
 traffic only once its /ready checks pass, and a deregistered one gets none."""
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS
-from loadtests.local.process import LOOPBACK, ManagedProcess, free_port
-from loadtests.local.proxy import INSTALL_HINT, HealthCheck, LoadBalancer, haproxy_binary, haproxy_config
-from loadtests.local.targets import VENV_BIN, server_environment
+from infra.local.commands import VENV_PYTHON, server_command, server_environment
+from infra.local.process import LOOPBACK, ManagedProcess, free_port
+from infra.local.proxy import INSTALL_HINT, HealthCheck, LoadBalancer, haproxy_binary, haproxy_config
 from serving.config import Settings
 
 pytestmark = pytest.mark.timeout(180)
@@ -58,8 +58,8 @@ def test_haproxy_accepts_the_generated_configuration(haproxy: str, tmp_path: Pat
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[int]:
     port = free_port()
-    env = server_environment(dict(os.environ), port, workers=1)
-    with ManagedProcess([str(VENV_BIN / "python"), "-m", "serving"], tmp_path / "server.log", env=env):
+    env = {**os.environ, **server_environment(port, workers=1)}
+    with ManagedProcess(server_command(VENV_PYTHON), tmp_path / "server.log", env=env):
         yield port
 
 

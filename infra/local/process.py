@@ -1,4 +1,8 @@
-"""Processes and probes shared by the local targets: free ports, managed subprocesses, first success."""
+"""Processes and probes for everything that runs on this machine: free loopback ports, managed
+subprocesses, and the first successful /predict of a fresh server.
+
+The one home of ``free_port`` and ``ManagedProcess``: the local stand-ins, the bench and the tests
+all start and stop their servers with these."""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from loadtests.payloads import load_holdout
+from model.artifacts import holdout_path
 
 LOOPBACK = "127.0.0.1"
 
@@ -82,11 +87,13 @@ class FirstSuccess:
 
     seconds: float
     cold_header: bool
-    attempts: int
 
 
+@lru_cache(maxsize=1)
 def predict_body() -> bytes:
-    return json.dumps({"instances": load_holdout().rows[:1]}).encode()
+    """One held-out row as a /predict body: the probe every fresh server must answer."""
+    rows = json.loads(holdout_path().read_text())["rows"]
+    return json.dumps({"instances": rows[:1]}).encode()
 
 
 def try_predict(host: str, port: int, timeout: float = 10.0) -> tuple[int, bool]:
@@ -107,13 +114,11 @@ def wait_for_first_success(
     host: str, port: int, started: float, timeout: float = 120.0, alive: ManagedProcess | None = None
 ) -> FirstSuccess:
     """Poll POST /predict until it returns 200; time is measured from ``started`` (time.monotonic)."""
-    attempts = 0
     while time.monotonic() - started < timeout:
-        attempts += 1
         try:
             status, cold = try_predict(host, port)
             if status == 200:
-                return FirstSuccess(time.monotonic() - started, cold, attempts)
+                return FirstSuccess(time.monotonic() - started, cold)
         except (OSError, http.client.HTTPException):
             pass
         if alive is not None and not alive.running():

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.common.sizing import ALB_HEALTHY_THRESHOLD_COUNT, ALB_IDLE_TIMEOUT_SECONDS
-from loadtests.local.process import LOOPBACK, ManagedProcess, free_port
+from infra.local.process import LOOPBACK, ManagedProcess, free_port
 
 BACKEND = "targets"
 APT_INSTALL = ("apt-get", "install", "-y", "-qq", "--no-install-recommends")

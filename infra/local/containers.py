@@ -1,4 +1,4 @@
-"""``docker run`` for the local targets: resource limits like the cloud's, ports on 127.0.0.1 only.
+"""``docker run`` for the local stand-ins: resource limits like the cloud's, ports on 127.0.0.1 only.
 
 Every container gets the label ``one-model.run=<run id>`` so a run can remove whatever it
 started with one ``docker rm -f`` even after a crash.
@@ -6,14 +6,13 @@ started with one ``docker rm -f`` even after a crash.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.common.sizing import LAMBDA_MB_PER_VCPU  # Lambda: 1,769 MB = one vCPU
 from infra.local.docker import DOCKER
-from loadtests.local.process import LOOPBACK, ManagedProcess
+from infra.local.process import LOOPBACK, ManagedProcess
 
 RUN_LABEL = "one-model.run"
 
@@ -86,24 +85,3 @@ def remove_run_containers(run_id: str) -> None:
         return  # no engine answers: nothing of ours can be running in it
     if ids:
         subprocess.run([DOCKER, "rm", "--force", *ids], capture_output=True, check=False, timeout=120)
-
-
-def image_command(tag: str) -> list[str]:
-    """The image's ENTRYPOINT followed by its CMD, as Docker would run them."""
-    result = subprocess.run(
-        [DOCKER, "image", "inspect", "--format", "{{json .Config}}", tag],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    config = json.loads(result.stdout)
-    return [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
-
-
-def exposed_port(tag: str) -> int:
-    result = subprocess.run(
-        [DOCKER, "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", tag],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    ports = json.loads(result.stdout) or {}
-    if not ports:
-        raise RuntimeError(f"{tag} exposes no port")
-    return int(next(iter(ports)).split("/")[0])

@@ -1,0 +1,42 @@
+"""ec2 on this machine: the systemd unit's command as a host process, with this checkout's venv.
+
+The unit (infra/ec2/one-model.service) runs ``python -m serving`` with RUNTIME_ENVIRONMENT, on
+every interface; here the same command listens on 127.0.0.1 and a free port. The worker count is
+the server's own (one per CPU it may use), as on the instance. systemd's restart and stop timing
+for the fault scenarios is stated below; tests/infra/test_local_commands.py proves the unit agrees.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+from infra.local.commands import VENV_PYTHON, server_command, server_environment
+from infra.local.targets import HostServiceTarget
+
+# The unit's Restart=on-failure delay (RestartSec=) and its stop timeout (TimeoutStopSec=).
+RESTART_SECONDS: Final = 2.0
+STOP_TIMEOUT_SECONDS: Final = 20.0
+
+
+def ec2_target(log_dir: Path, workers: int | None = None, label: str = "ec2") -> HostServiceTarget:
+    """The unit's ExecStart as a host process; ``workers`` overrides the server's own count."""
+    return HostServiceTarget(
+        "ec2",
+        "systemd unit's ExecStart as a host process",
+        server_command(VENV_PYTHON),
+        lambda port: {**os.environ, **server_environment(port, workers)},
+        log_dir,
+        label,
+    )
+
+
+def unit_restart_seconds() -> float:
+    """How long systemd waits before ``Restart=on-failure`` restarts the service."""
+    return RESTART_SECONDS
+
+
+def unit_stop_seconds() -> float:
+    """How long systemd lets the service stop after SIGTERM before it sends SIGKILL."""
+    return STOP_TIMEOUT_SECONDS

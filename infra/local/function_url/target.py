@@ -1,0 +1,77 @@
+"""The demo's handle on the local Function URL: ``python -m infra.local.function_url`` as a managed
+process, driven through its ``/_local/*`` handles."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from infra.common.paths import REPO_ROOT
+from infra.local.function_url.app import ADMIN_PREFIX
+from infra.local.process import LOOPBACK, ManagedProcess, free_port
+from infra.local.targets import ColdStart
+
+
+class FunctionUrlTarget:
+    name = "lambda"
+
+    def __init__(self, how: str, options: list[str], log_dir: Path) -> None:
+        self.how = how
+        self.options = options
+        self.log_dir = log_dir
+        self.port = 0
+        self.process: ManagedProcess | None = None
+        self.last_details: dict[str, Any] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> ColdStart:
+        self.port = free_port()
+        argv = [sys.executable, "-m", "infra.local.function_url", "--port", str(self.port), *self.options]
+        argv += ["--log-dir", str(self.log_dir / "lambda-environments")]
+        self.process = ManagedProcess(argv, self.log_dir / "function-url.log", cwd=REPO_ROOT).start()
+        deadline = time.monotonic() + 60
+        while not self._answers():
+            if time.monotonic() > deadline or not self.process.running():
+                raise RuntimeError(f"the local Function URL did not start; see {self.process.log_path}")
+            time.sleep(0.1)
+        return self.force_cold()
+
+    def force_cold(self) -> ColdStart:
+        self._admin("POST", "retire")
+        return ColdStart(f"{self.how}: every execution environment retired", None, None)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                self._admin("GET", "environments")  # the pool's last state, for details()
+            self.process.stop(grace_seconds=60)
+            self.process = None
+
+    def details(self) -> dict[str, Any]:
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            self._admin("GET", "environments")
+        return {"how": self.how, **self.last_details}
+
+    def _answers(self) -> bool:
+        try:
+            self._admin("GET", "environments")
+            return True
+        except OSError:
+            return False
+
+    def _admin(self, method: str, action: str) -> dict[str, Any]:
+        connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=120)
+        try:
+            connection.request(method, f"{ADMIN_PREFIX}/{action}")
+            self.last_details = json.loads(connection.getresponse().read())
+            return self.last_details
+        finally:
+            connection.close()
