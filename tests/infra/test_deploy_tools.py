@@ -5,10 +5,11 @@ and no DOCKER_BUILDKIT (Debian's docker.io 20.10 then uses the classic builder).
 runs the synthesized Lambda function from that image, with SAM's emulator layer added on top.
 
 The synth is the CDK CLI's: the app with cdk.json's context plus the asset and path metadata the CLI
-turns on (SAM finds the function's image through it). The asset build args name the public base image;
-here the local debootstrapped one stands in under that name. The build machine's pip config goes into
-the staged asset directory for the build only: this machine's network, not part of the described build.
-Nothing leaves the machine: SAM's AWS calls and any HTTP go to a closed loopback port.
+turns on (SAM finds the function's image through it). The assets build FROM the Dockerfile's default
+public base image; here the local debootstrapped one stands in under that name. The build machine's
+pip config goes into the staged asset directory for the build only: this machine's network, not part
+of the described build. Nothing leaves the machine: SAM's AWS calls and any HTTP go to a closed
+loopback port.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pytest
 from infra.app import build_app
 from infra.common.names import STACK_NAMES
 from infra.common.paths import REPO_ROOT
-from infra.local.docker import DOCKER, base_image, host_platform, pip_build_config
+from infra.local.docker import DOCKER, base_image, default_base_image, host_platform, pip_build_config
 from infra.local.function_url.events import function_url_event
 from infra.local.rie import SAM_CLI_VERSION
 from tests.infra.cdk_fixtures import cdk_json_context
@@ -60,8 +61,10 @@ def cli_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def base_image_as_named(docker_engine: None, cli_synth: Path) -> Iterator[str]:
-    """The base image under the name the assets' build args give it (tagged here, untagged after)."""
-    (name,) = {source["dockerBuildArgs"]["BASE_IMAGE"] for source in asset_sources(cli_synth).values()}
+    """The base image under the name the Dockerfile's ARG default gives it, which is what the assets
+    build FROM (they pass no build args): tagged here, untagged after."""
+    assert not any(source.get("dockerBuildArgs") for source in asset_sources(cli_synth).values())
+    name = default_base_image()
     tagged = docker("image", "inspect", name, check=False).returncode != 0
     if tagged:
         docker("tag", base_image(), name)

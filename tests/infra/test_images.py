@@ -9,7 +9,6 @@ a Function URL event. Both: no trace of the build machine's pip config in any la
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import uuid
@@ -20,6 +19,8 @@ import httpx
 import pytest
 
 from infra.common.paths import REPO_ROOT
+from infra.common.sizing import APP_PORT
+from infra.local.commands import DEPLOYED_ADDRESS, RUNTIME_ENVIRONMENT, lambda_command, server_command
 from infra.local.docker import (
     DOCKER,
     base_image,
@@ -29,6 +30,7 @@ from infra.local.docker import (
 )
 from infra.local.function_url.events import function_url_event
 from infra.local.rie import rie_path
+from serving.config import workers_for
 from tests.infra.conftest import (
     Container,
     StartContainer,
@@ -102,23 +104,24 @@ def test_ecs_image_healthcheck_reports_healthy(ecs_container: Container) -> None
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("cpus", ["0.5", "1", "2"])
-def test_ecs_image_runs_one_worker_per_cpu_of_its_quota(ecs_image: str, cpus: str) -> None:
-    # What the CMD passes to --workers when WEB_CONCURRENCY is unset: the quota rounded up,
-    # never more than the CPUs the container may run on.
-    expected = min(math.ceil(float(cpus)), len(os.sched_getaffinity(0)))
+@pytest.mark.parametrize("cpus", ["0.5", "1", "1.5", "2"])
+def test_ecs_image_counts_one_worker_per_cpu_of_its_quota(ecs_image: str, cpus: str) -> None:
+    # What the server runs when APP_WORKERS is unset: the quota rounded up (workers_for), never
+    # more than the CPUs the container may run on.
+    expected = min(workers_for(float(cpus)), len(os.sched_getaffinity(0)))
+    count = "from serving.config import Settings; print(Settings().workers)"
 
-    result = docker("run", "--rm", "--cpus", cpus, ecs_image, "/app/bin/cpu-count")
+    result = docker("run", "--rm", "--cpus", cpus, "--entrypoint", "python", ecs_image, "-c", count)
 
     assert int(result.stdout) == expected
 
 
 @pytest.mark.docker
-def test_ecs_image_takes_its_worker_count_from_web_concurrency(
+def test_ecs_image_takes_its_worker_count_from_app_workers(
     ecs_image: str, start_container: StartContainer
 ) -> None:
-    # The ECS stack sets WEB_CONCURRENCY from the task size; it wins over the computed count.
-    container = start_container("--env", "WEB_CONCURRENCY=2", "--publish", "127.0.0.1::8000", ecs_image)
+    # The ECS stack sets APP_WORKERS from the task size (Fargate hides its quota); it wins.
+    container = start_container("--env", "APP_WORKERS=2", "--publish", "127.0.0.1::8000", ecs_image)
     wait_until_ok(container.url(8000, "/ready"), container)
 
     started = 0
@@ -129,6 +132,23 @@ def test_ecs_image_takes_its_worker_count_from_web_concurrency(
         docker("exec", container.id, "sleep", "0.5")
 
     assert started == 2
+
+
+def image_config(image: str) -> dict[str, Any]:
+    config: dict[str, Any] = json.loads(
+        docker("image", "inspect", "--format", "{{json .Config}}", image).stdout
+    )
+    return config
+
+
+@pytest.mark.docker
+def test_ecs_image_runs_what_the_local_runner_runs(ecs_image: str) -> None:
+    config = image_config(ecs_image)
+    env = dict(item.split("=", 1) for item in config["Env"])
+
+    assert config["Entrypoint"] is None and config["Cmd"] == server_command("python")
+    assert env.items() >= {**RUNTIME_ENVIRONMENT, **DEPLOYED_ADDRESS}.items()
+    assert list(config["ExposedPorts"]) == [f"{APP_PORT}/tcp"]
 
 
 # ---------------------------------------------------------------- lambda
@@ -165,6 +185,13 @@ def invoke(container: Container, event: dict[str, Any]) -> dict[str, Any]:
     assert response.status_code == 200, container.logs()[-4000:]
     result: dict[str, Any] = response.json()
     return result
+
+
+@pytest.mark.docker
+def test_lambda_image_runs_what_the_local_function_url_runs(lambda_image: str) -> None:
+    config = image_config(lambda_image)
+
+    assert [*config["Entrypoint"], *config["Cmd"]] == lambda_command("python")
 
 
 @pytest.mark.docker
