@@ -1,8 +1,8 @@
 """Train the scikit-learn pipeline, export it to ONNX and prove the two agree.
 
-Run with ``python -m model.train`` (or ``make model``). The output is two files in
-``model/artifacts/``: ``model.onnx`` and ``metadata.json`` (the model card the app serves
-at ``/metadata``). Everything is seeded, so the same library versions give the same bytes.
+Run with ``python -m model.train`` (or ``make model``). The output goes where
+``model.artifacts`` says: the ONNX graph, the model card the app serves at ``/metadata``, and
+the held-out rows for parity checks. Everything is seeded, so the same library versions give the same bytes.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+from model.artifacts import ARTIFACTS_DIR, holdout_path, metadata_path, model_path
+
 SEED = 42
 N_TREES = 200
 TEST_SIZE = 0.25
@@ -148,15 +149,15 @@ def train_and_export(out_dir: Path = ARTIFACTS_DIR) -> dict:
     parity = check_parity(pipeline, onnx_bytes, data.x_test)
     metadata = build_metadata(data, pipeline, onnx_bytes, parity)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "model.onnx").write_bytes(onnx_bytes)
-    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    model_path(out_dir).write_bytes(onnx_bytes)
+    metadata_path(out_dir).write_text(json.dumps(metadata, indent=2) + "\n")
     # Real held-out rows (never trained on) for the load tests and benchmarks to send.
     holdout = {
         "feature_names": data.feature_names,
         "rows": data.x_test.tolist(),
         "labels": data.y_test.tolist(),
     }
-    (out_dir / "holdout.json").write_text(json.dumps(holdout) + "\n")
+    holdout_path(out_dir).write_text(json.dumps(holdout) + "\n")
     return metadata
 
 
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export FAILED: {error}", file=sys.stderr)
         return 1
     parity = metadata["parity"]
-    print(f"model {metadata['version']} -> {args.out}/model.onnx")
+    print(f"model {metadata['version']} -> {model_path(args.out)}")
     metrics = metadata["metrics"]
     print(f"  test accuracy {metrics['test_accuracy']}, macro F1 {metrics['test_macro_f1']}")
     print(

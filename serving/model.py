@@ -1,7 +1,8 @@
-"""The ONNX session and model card, created once per process when this module is imported.
+"""The ONNX session and model card, created once per process.
 
-Import time, not a FastAPI lifespan hook: Mangum runs the lifespan on every Lambda event
-unless it is off, and the first request should not pay for loading the model.
+``get_model()`` loads and warms the model on its first call, which ``serving.app`` makes at
+import: not in a FastAPI lifespan hook, because Mangum would run the lifespan on every Lambda
+event unless it is off, and the first request should not pay for loading the model.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,14 +21,23 @@ from serving.config import Settings, get_settings
 
 @dataclass(frozen=True)
 class Prediction:
-    labels: list[str]
-    probabilities: np.ndarray
+    """What the ONNX graph returns for a batch: its two outputs, as the graph names them."""
+
+    label: np.ndarray  # INT64 [N]: an index into classes
+    probabilities: np.ndarray  # FP32 [N, classes], in the order of classes
+    classes: list[str]
     inference_seconds: float
+
+    @property
+    def labels(self) -> list[str]:
+        """The class name of each row."""
+        return [self.classes[i] for i in self.label.tolist()]
 
 
 class Model:
     def __init__(self, settings: Settings) -> None:
         self.card: dict[str, Any] = json.loads(settings.metadata_path.read_text())
+        self.name: str = self.card["name"]
         self.version: str = self.card["version"]
         self.feature_names: list[str] = self.card["input"]["feature_names"]
         self.classes: list[str] = self.card["classes"]
@@ -35,14 +46,15 @@ class Model:
             sess_options=_session_options(settings),
             providers=["CPUExecutionProvider"],
         )
-        self._input_name = self.session.get_inputs()[0].name
+        self.input_name: str = self.session.get_inputs()[0].name
+        self.output_names: list[str] = [output.name for output in self.session.get_outputs()]
         self.ready = False
 
     def predict(self, rows: np.ndarray) -> Prediction:
+        """Score a float32 matrix of shape (n, features)."""
         started = time.perf_counter()
-        label_indices, probabilities = self.session.run(None, {self._input_name: rows})
-        elapsed = time.perf_counter() - started
-        return Prediction([self.classes[i] for i in label_indices.tolist()], probabilities, elapsed)
+        label, probabilities = self.session.run(None, {self.input_name: rows})
+        return Prediction(label, probabilities, self.classes, time.perf_counter() - started)
 
     def warm_up(self) -> None:
         """One real inference so the first request does not pay for lazy kernel set-up."""
@@ -62,3 +74,9 @@ def load_model(settings: Settings | None = None) -> Model:
     model = Model(settings or get_settings())
     model.warm_up()
     return model
+
+
+@lru_cache(maxsize=1)
+def get_model() -> Model:
+    """The process's one model (a FastAPI dependency: ``serving.dependencies.ModelDep``)."""
+    return load_model(get_settings())

@@ -7,7 +7,7 @@ process may use: ``serving.config.workers_for``). Lambda has no HTTP server: Man
 app per event (``serving.lambda_handler``).
 
 The header read timeout lives in the HTTP protocol (``serving.http_protocol``), the body read
-timeout in the app's middleware (``serving.observability``), so it applies wherever the app runs.
+timeout in the app's middleware (``serving.middleware.body_timeout``), wherever the app runs.
 """
 
 from __future__ import annotations

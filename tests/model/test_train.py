@@ -11,6 +11,7 @@ import onnxruntime as ort
 import pytest
 
 from model import train
+from model.artifacts import holdout_path, model_path
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def test_training_is_reproducible(
 ) -> None:
     out, fresh = fresh_export
     assert fresh["version"] == metadata["version"]  # content hash of model.onnx
-    assert (out / "model.onnx").read_bytes() == (train.ARTIFACTS_DIR / "model.onnx").read_bytes()
+    assert model_path(out).read_bytes() == model_path().read_bytes()
 
 
 def test_metadata_is_a_complete_model_card(fresh_export: tuple[Path, dict[str, Any]]) -> None:
@@ -45,7 +46,7 @@ def test_exported_model_takes_float32_and_returns_a_probability_tensor(
     fresh_export: tuple[Path, Any],
 ) -> None:
     out, _ = fresh_export
-    session = ort.InferenceSession(str(out / "model.onnx"))
+    session = ort.InferenceSession(str(model_path(out)))
     (model_input,) = session.get_inputs()
     assert model_input.type == "tensor(float)"
     labels, probabilities = session.run(None, {model_input.name: np.zeros((2, 13), dtype=np.float32)})
@@ -75,6 +76,6 @@ def test_export_exits_non_zero_and_writes_nothing_when_parity_fails(
 
 def test_holdout_rows_are_the_held_out_split(fresh_export: tuple[Path, Any]) -> None:
     out, card = fresh_export
-    holdout = json.loads((out / "holdout.json").read_text())
+    holdout = json.loads(holdout_path(out).read_text())
     assert len(holdout["rows"]) == len(holdout["labels"]) == card["training"]["test_rows"]
     assert holdout["feature_names"] == card["input"]["feature_names"]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from starlette.testclient import TestClient
+
+from infra.common.paths import REPO_ROOT
 
 
 def test_predict_scores_held_out_rows_like_the_training_labels(
@@ -46,10 +50,25 @@ def test_predict_reports_model_version_and_timing(client: TestClient, metadata: 
 
 
 def test_every_response_carries_request_id_model_version_and_cold_flag(client: TestClient) -> None:
+    client.get("/health")  # whichever request of the session came first was the cold one
     for response in (client.get("/health"), client.get("/nowhere"), client.post("/predict", content=b"{")):
         assert len(response.headers["x-request-id"]) == 32
-        assert response.headers["x-cold-start"] in {"true", "false"}
+        assert response.headers["x-cold-start"] == "false"
         assert response.headers["x-model-version"]
+
+
+def test_the_first_request_of_a_fresh_process_is_cold_and_the_next_are_warm() -> None:
+    code = (
+        "from starlette.testclient import TestClient\n"
+        "from serving.app import app\n"
+        "client = TestClient(app)\n"
+        "print([client.get(path).headers['x-cold-start'] for path in ('/ready', '/health', '/nowhere')])"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+
+    assert completed.stdout.splitlines()[-1] == "['true', 'false', 'false']"
 
 
 def test_a_callers_request_id_is_kept(client: TestClient) -> None:
@@ -90,8 +109,9 @@ def test_metrics_count_requests_by_route_and_status(client: TestClient) -> None:
 def test_openapi_documents_predict_with_examples_that_work(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    request_schema = schema["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
 
-    assert body["schema"]["required"] == ["instances"]
+    assert request_schema["required"] == ["instances"]
     for example in body["examples"].values():
         assert client.post("/predict", json=example["value"]).status_code == 200
     assert client.get("/docs").status_code == 200

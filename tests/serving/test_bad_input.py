@@ -25,6 +25,7 @@ CASES = [
     ("malformed json", b'{"instances": [', JSON, 422, "Invalid JSON"),
     ("not an object", b"[1, 2]", JSON, 422, "Input should be an object"),
     ("empty body", b"", JSON, 422, "Invalid JSON"),
+    ("not UTF-8", b'{"instances": [\xff]}', JSON, 400, "error parsing the body"),  # FastAPI's answer
     (
         "wrong content type",
         ('{"instances": [' + ROW + "]}").encode(),

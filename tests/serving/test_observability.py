@@ -1,5 +1,5 @@
-"""The request middleware: cold flag, request ids, the JSON log line, bounded metric labels,
-the body read timeout and clients that go away."""
+"""The request middleware, each on a bare Starlette app: the cold flag, request ids, the JSON
+log line, bounded metric labels and clients that go away (telemetry); the body read timeout."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import Message
 
-from serving.observability import ServingMiddleware, configure_logging
+from serving.logs import configure_logging
+from serving.middleware.body_timeout import BodyTimeoutMiddleware
+from serving.middleware.telemetry import TelemetryMiddleware
 
 
 def _tiny_app() -> Starlette:
@@ -24,7 +26,7 @@ def _tiny_app() -> Starlette:
         return PlainTextResponse("hi")
 
     app = Starlette(routes=[Route("/health", hello)])
-    app.add_middleware(ServingMiddleware, model_version="v-test", max_body_bytes=1024)
+    app.add_middleware(TelemetryMiddleware, model_version="v-test")
     return app
 
 
@@ -66,7 +68,7 @@ def _labelled_app() -> Starlette:
         return PlainTextResponse("item")
 
     app = Starlette(routes=[Route("/items/{item_id}", item)])
-    app.add_middleware(ServingMiddleware, model_version="v-test", max_body_bytes=1024)
+    app.add_middleware(TelemetryMiddleware, model_version="v-test")
     return app
 
 
@@ -109,12 +111,8 @@ def _reads_body_app(body_timeout_seconds: float) -> Starlette:
         return PlainTextResponse(f"{len(await request.body())} bytes")
 
     app = Starlette(routes=[Route("/upload", upload, methods=["POST"])])
-    app.add_middleware(
-        ServingMiddleware,
-        model_version="v-test",
-        max_body_bytes=1024,
-        body_timeout_seconds=body_timeout_seconds,
-    )
+    app.add_middleware(BodyTimeoutMiddleware, timeout_seconds=body_timeout_seconds)
+    app.add_middleware(TelemetryMiddleware, model_version="v-test")
     return app
 
 

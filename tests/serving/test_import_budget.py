@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from bench.workloads import REPO_ROOT
+from infra.common.paths import REPO_ROOT
 
 TRAINING_ONLY = ["sklearn", "scipy", "pandas", "skl2onnx", "onnx", "joblib"]
 NEVER_AT_RUNTIME = ["boto3", "botocore", "locust", "matplotlib", "aws_cdk", "httpx", "pytest", "bench"]

@@ -1,0 +1,31 @@
+"""What the routes receive besides their parameters: the model, and the JSON body check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+
+from serving.model import Model, get_model
+
+
+async def model() -> Model:
+    # async def: FastAPI would run a plain def dependency in its thread pool, on every request.
+    return get_model()
+
+
+ModelDep = Annotated[Model, Depends(model)]
+
+
+async def require_json(request: Request) -> None:
+    """415 unless the body is declared ``application/json`` (with or without parameters), and
+    422 for an empty one: FastAPI would leave a body of another type unparsed, and take an
+    empty one for a missing body."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise HTTPException(415, "Content-Type must be application/json")
+    if not await request.body():  # FastAPI has read it already: this is its cached copy
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", 0), "msg": "Invalid JSON: the body is empty"}]
+        )

@@ -1,0 +1,22 @@
+"""The Prometheus metrics this process exports at ``/metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+REQUESTS = Counter(
+    "http_requests_total", "HTTP requests by route, method and status.", ["route", "method", "status"]
+)
+REQUEST_SECONDS = Histogram(
+    "http_request_duration_seconds",
+    "Time in the app per request.",
+    ["route", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+INFERENCE_SECONDS = Histogram(
+    "model_inference_seconds", "onnxruntime run time per prediction call.", buckets=_LATENCY_BUCKETS
+)
+BATCH_ROWS = Histogram("model_batch_rows", "Rows per prediction call.", buckets=(1, 2, 8, 32, 128, 512, 1000))
+COLD_STARTS = Counter("process_cold_starts_total", "Requests that were the first this process served.")
