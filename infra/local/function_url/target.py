@@ -1,5 +1,6 @@
-"""The demo's handle on the local Function URL: ``python -m infra.local.function_url`` as a managed
-process, driven through its ``/_local/*`` handles."""
+"""The handle on the local Function URL: ``python -m infra.local.function_url`` as a managed process,
+driven through its ``/_local/*`` handles. ``infra.local.ways.function_url_target`` builds one; as a
+context manager it starts (every environment cold) and stops (every environment removed)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,13 @@ class FunctionUrlTarget:
     def force_cold(self) -> ColdStart:
         self._admin("POST", "retire")
         return ColdStart(f"{self.how}: every execution environment retired", None, None)
+
+    def __enter__(self) -> FunctionUrlTarget:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.process is not None:
