@@ -13,43 +13,42 @@
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------- builder
-# Only the builder stages see the build machine's pip config: `.pip-build.conf` (and the CA bundle
+# Only the builder stage sees the build machine's pip config: `.pip-build.conf` (and the CA bundle
 # it names, `.pip-build-ca.crt`, for a TLS-intercepting proxy) when infra/local/docker.py put them
 # into the context for this build. Anywhere else the wildcard matches nothing and pip uses its
-# defaults (a missing PIP_CONFIG_FILE is ignored). The shipped stages below copy only /opt/venv
-# and /app out of here, so neither file reaches a layer of either image.
+# defaults (a missing PIP_CONFIG_FILE is ignored). The shipped stages below copy only /opt/venv,
+# /opt/lambda and /app out of here, so neither file reaches a layer of either image.
+# One RUN installs both lock files: the app's into /opt/venv, and the Lambda runtime client into
+# its own folder, so the lambda image is the ecs image plus one small layer.
 FROM ${BASE_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore \
     PIP_CONFIG_FILE=/tmp/build/.pip-build.conf
-RUN python3 -m venv /opt/venv
-COPY requirements/serving.txt .pip-build* /tmp/build/
-RUN /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: -r /tmp/build/serving.txt
-
-# The Lambda runtime client goes into its own folder, so the lambda image is the ecs image
-# plus one small layer.
-FROM builder AS lambda-deps
-COPY requirements/lambda.txt /tmp/build/
-RUN /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: \
+COPY requirements/serving.txt requirements/lambda.txt .pip-build* /tmp/build/
+RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: -r /tmp/build/serving.txt \
+    && /opt/venv/bin/pip install --no-compile --no-deps --only-binary=:all: \
         --target /opt/lambda -r /tmp/build/lambda.txt \
     && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/lambda
 
 # The app and the model, byte-compiled now: a read-only root filesystem (and Lambda's) cannot
 # cache bytecode at run time, and compiling at every cold start costs time. unchecked-hash:
 # the .pyc files are used as they are, whatever the source files' timestamps.
+# model/artifacts.py says where the artifacts are (serving.config reads it); it needs nothing
+# beyond the standard library.
 FROM builder AS app
 COPY serving/ /app/serving/
+COPY model/__init__.py model/artifacts.py /app/model/
 COPY model/artifacts/model.onnx model/artifacts/metadata.json /app/model/artifacts/
-COPY infra/runtime/cpu-count.sh /app/bin/cpu-count
 # Slim: no installer, no test suites, none of onnxruntime's offline tooling (never imported).
 RUN /opt/venv/bin/python -m pip uninstall --quiet --yes pip setuptools \
     && find /opt/venv -depth -type d -name tests -exec rm -rf {} + \
     && rm -rf /opt/venv/lib/python3*/site-packages/onnxruntime/transformers \
         /opt/venv/lib/python3*/site-packages/onnxruntime/quantization \
         /opt/venv/lib/python3*/site-packages/onnxruntime/tools \
-    && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv /app/serving \
-    && chmod -R a+rX /app /opt/venv && chmod a+rx /app/bin/cpu-count
+    && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv /app \
+    && chmod -R a+rX /app /opt/venv
 
 # ---------------------------------------------------------------- runtime (shared)
 FROM ${BASE_IMAGE} AS runtime
@@ -66,10 +65,9 @@ COPY --from=app /app /app
 WORKDIR /app
 
 # ---------------------------------------------------------------- ecs
-# One worker per vCPU: WEB_CONCURRENCY if set (the ECS stack sets it from the task size),
-# else /app/bin/cpu-count, which honours the cgroup CPU quota (`--cpus`, the task's cpu)
-# rather than the host's core count. `python -m serving` (serving/server.py) takes every other
-# server setting from serving.config.Settings (APP_*).
+# `python -m serving` (serving/server.py) takes its settings from serving.config.Settings (APP_*):
+# the worker count is APP_WORKERS (the ECS stack sets it from the task size), else one per CPU the
+# container may use (its cgroup CPU quota, `--cpus`, before the host's core count).
 FROM runtime AS ecs
 USER 10001:10001
 # Fargate mounts a root-owned 0755 volume at /tmp unless the image declares it: then ECS fills the
@@ -79,7 +77,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=2).status != 200)"]
 ENV APP_HOST=0.0.0.0 APP_PORT=8000
-CMD ["/bin/sh", "-c", "WEB_CONCURRENCY=\"${WEB_CONCURRENCY:-$(/app/bin/cpu-count)}\" exec python -m serving"]
+CMD ["python", "-m", "serving"]
 
 # ---------------------------------------------------------------- lambda
 # The last stage on purpose: `sam build` on the CDK template ignores the asset's target.
@@ -88,7 +86,7 @@ CMD ["/bin/sh", "-c", "WEB_CONCURRENCY=\"${WEB_CONCURRENCY:-$(/app/bin/cpu-count
 # Lambda ignores the image's USER anyway and runs every function as its own unprivileged sandbox user.
 FROM runtime AS lambda
 USER root
-COPY --from=lambda-deps /opt/lambda /opt/lambda
+COPY --from=builder /opt/lambda /opt/lambda
 ENV PYTHONPATH=/opt/lambda
 ENTRYPOINT ["python", "-m", "awslambdaric"]
 CMD ["serving.lambda_handler.handler"]

@@ -119,10 +119,10 @@ compare: $(MODEL) ## All three deployed ways, cold and steady, and the compariso
 # LAMBDA_RESERVED_CONCURRENCY=none|10, FUNCTION_URL_AUTH=AWS_IAM|NONE (NONE: a public URL, see the README);
 # CDK_FLAGS=... is passed to every cdk command.
 CDK := npx --no-install cdk
-INFRA_STACKS := ec2 ecs lambda
-STACK_ec2 := OneModel-Ec2
-STACK_ecs := OneModel-Ecs
-STACK_lambda := OneModel-Lambda
+# The ways and their stack names have one home, infra/common/names.py (standard library only, so
+# the system python3 reads it before any venv exists).
+INFRA_STACKS := $(shell $(PYTHON) -m infra.common.names)
+stack_names = $(shell $(PYTHON) -m infra.common.names $(1))
 CDK_CONTEXT := $(if $(ALLOWED_CIDR),-c allowedIngressCidr=$(ALLOWED_CIDR)) $(if $(ARCH),-c architecture=$(ARCH)) \
 	$(if $(LAMBDA_RESERVED_CONCURRENCY),-c lambdaReservedConcurrency=$(LAMBDA_RESERVED_CONCURRENCY)) \
 	$(if $(FUNCTION_URL_AUTH),-c functionUrlAuth=$(FUNCTION_URL_AUTH))
@@ -156,7 +156,7 @@ diff: node_modules/.installed $(MODEL) ## cdk diff against the deployed stacks; 
 	@if $(AWS_CHECK) --quiet; then $(CDK_RUN) diff; else \
 		echo "No AWS credentials: comparing the code with cdk.out, the last 'make synth' (--template)."; \
 		rm -rf .cache/cdk-next && $(CDK_RUN) synth --quiet -o .cache/cdk-next && \
-		for s in $(foreach w,$(INFRA_STACKS),$(STACK_$(w))); do \
+		for s in $(call stack_names,$(INFRA_STACKS)); do \
 			base=cdk.out/$$s.template.json; \
 			test -f $$base || { base=.cache/cdk-next/empty.json; echo '{"Resources": {}}' > $$base; }; \
 			$(CDK_RUN) diff --app .cache/cdk-next --template $$base $$s || exit $$?; \
@@ -176,13 +176,13 @@ deploy-lambda: ## Deploy the Lambda stack (image function + Function URL; builds
 $(addprefix deploy-,$(INFRA_STACKS)): deploy-%: | $(VENV)/.installed
 	@$(AWS_CHECK) $(PREFLIGHT_$*)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
-	$(CDK_RUN) deploy $(STACK_$*)
+	$(CDK_RUN) deploy $(call stack_names,$*)
 
 .PHONY: deploy-all
 deploy-all: | $(VENV)/.installed ## Deploy all three stacks
 	@$(AWS_CHECK) $(PREFLIGHT_lambda) $(PREFLIGHT_ec2)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
-	$(CDK_RUN) deploy $(foreach w,$(INFRA_STACKS),$(STACK_$(w)))
+	$(CDK_RUN) deploy --all
 
 .PHONY: $(addprefix destroy-,$(INFRA_STACKS))
 destroy-ec2: ## Destroy the EC2 stack (no prompt)
@@ -191,13 +191,13 @@ destroy-lambda: ## Destroy the Lambda stack (no prompt)
 $(addprefix destroy-,$(INFRA_STACKS)): destroy-%: | $(VENV)/.installed
 	@$(AWS_CHECK)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
-	$(CDK_RUN) destroy --force $(STACK_$*)
+	$(CDK_RUN) destroy --force $(call stack_names,$*)
 
 .PHONY: destroy-all
 destroy-all: | $(VENV)/.installed ## Destroy all three stacks (no prompt)
 	@$(AWS_CHECK)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
-	$(CDK_RUN) destroy --force $(foreach w,$(INFRA_STACKS),$(STACK_$(w)))
+	$(CDK_RUN) destroy --force --all
 
 # ---- benchmarks
 BENCH_ARGS ?=

@@ -14,7 +14,6 @@ tests/infra/test_user_data.py builds the same bundle and runs the same script.
 from __future__ import annotations
 
 import hashlib
-import shlex
 import shutil
 import subprocess
 import sys
@@ -22,9 +21,9 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
+from infra.common.paths import REPO_ROOT
 from infra.common.sizing import Architecture
 
-REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 UNIT_FILE: Final = Path(__file__).with_name("one-model.service")
 SERVING_LOCK: Final = REPO_ROOT / "requirements" / "serving.txt"
 WHEEL_CACHE: Final = REPO_ROOT / ".cache" / "ec2-wheels"
@@ -41,9 +40,12 @@ def _app_sources() -> tuple[str, ...]:
     return tuple(sorted(path.relative_to(REPO_ROOT).as_posix() for path in sources))
 
 
-# Repo-relative paths; the bundle keeps them, so serving/config.py finds model/artifacts as usual.
+# Repo-relative paths; the bundle keeps them, so serving.config finds the artifacts where
+# model/artifacts.py (standard library only, shipped beside them) says they are.
 BUNDLE_FILES: Final[tuple[str, ...]] = (
     *_app_sources(),
+    "model/__init__.py",
+    "model/artifacts.py",
     "model/artifacts/model.onnx",
     "model/artifacts/metadata.json",
     "requirements/serving.txt",
@@ -96,13 +98,3 @@ def download_wheels(architecture: Architecture) -> Path:
         shutil.rmtree(download, ignore_errors=True)
     return folder
 
-
-def service_command(python: Path | str) -> list[str]:
-    """The unit's ExecStart as argv, with the venv's interpreter replaced by ``python``.
-
-    ExecStart is ``/opt/one-model/venv/bin/python -m serving``: its settings come from the
-    environment (APP_*, WEB_CONCURRENCY), so a host process only needs the same variables.
-    """
-    line = next(line for line in UNIT_FILE.read_text().splitlines() if line.startswith("ExecStart="))
-    argv = shlex.split(line.removeprefix("ExecStart="))
-    return [str(python), *argv[1:]]

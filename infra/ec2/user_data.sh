@@ -139,7 +139,7 @@ create_venv() {
     "$VENV/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check --no-index \
         --find-links "$APP_DIR/wheels" --require-hashes --no-deps -r "$APP_DIR/requirements/serving.txt"
     # Bytecode now: the service runs with a read-only /opt (ProtectSystem=strict).
-    "$VENV/bin/python" -m compileall -q -j 0 "$APP_DIR/serving" > /dev/null
+    "$VENV/bin/python" -m compileall -q -j 0 "$APP_DIR/serving" "$APP_DIR/model" > /dev/null
 }
 
 # The agent follows the app's log file into LOG_GROUP_NAME, one stream per instance. The stack

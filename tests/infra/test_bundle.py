@@ -1,11 +1,10 @@
-"""The EC2 bundle's layout and wheels, and the unit's ExecStart run as a plain host process."""
+"""The EC2 bundle's layout and wheels, and the unit's command run as a plain host process."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,11 +15,13 @@ import pytest
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from infra.common.paths import REPO_ROOT
 from infra.common.sizing import Architecture
 from infra.ec2 import bundle as bundle_module
-from infra.ec2.bundle import BUNDLE_FILES, DEBIAN_12_GLIBC_MINOR, MACHINE, service_command, write_bundle
+from infra.ec2.bundle import BUNDLE_FILES, DEBIAN_12_GLIBC_MINOR, MACHINE, write_bundle
+from infra.local.commands import server_command, server_environment
+from infra.local.process import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAINING_FILES = ("model/train.py", "model/artifacts/holdout.json")
 ARCHITECTURES: tuple[Architecture, ...] = ("x86_64", "arm64")
 
@@ -53,6 +54,8 @@ def test_bundle_holds_the_app_the_model_and_the_runtime_lock(tmp_path: Path) -> 
 
     assert app_files == set(BUNDLE_FILES)
     assert {"serving/app.py", "model/artifacts/model.onnx", "requirements/serving.txt"} <= files
+    # serving.config finds the artifacts through model/artifacts.py, which needs only the stdlib.
+    assert {"model/__init__.py", "model/artifacts.py"} <= files
     assert not files & set(TRAINING_FILES)
     assert "scikit-learn" not in (bundle / "requirements" / "serving.txt").read_text()
 
@@ -97,17 +100,10 @@ def test_wheels_are_downloaded_once_per_lock_and_architecture(monkeypatch: pytes
     assert bundle_module.download_wheels("x86_64").is_relative_to(REPO_ROOT / ".cache")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_service_command_serves_the_app_outside_systemd() -> None:
     port = free_port()
-    env = {**os.environ, "APP_HOST": "127.0.0.1", "APP_PORT": str(port), "WEB_CONCURRENCY": "1"}
-    command = service_command(sys.executable)
+    env = {**os.environ, **server_environment(port, workers=1)}
+    command = server_command(sys.executable)
     assert command == [sys.executable, "-m", "serving"]
 
     with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as server:

@@ -24,14 +24,14 @@ import httpx
 import pytest
 from packaging.utils import canonicalize_name
 
+from infra.common.paths import REPO_ROOT
 from infra.common.sizing import Architecture
 from infra.ec2.bundle import UNIT_FILE, write_bundle
 from infra.local.docker import DOCKER, base_image
-from serving.config import Settings
+from serving.config import Settings, workers_for
 from tests.infra import aws_stand_in
 from tests.infra.conftest import IN_CI, Container, StartContainer, docker, wait_until_ok
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 USER_DATA = REPO_ROOT / "infra" / "ec2" / "user_data.sh"
 SYSTEMD_DOCKERFILE = Path(__file__).with_name("systemd.Dockerfile")
 SYSTEMD_IMAGE = "one-model/systemd-test:latest"
@@ -45,7 +45,6 @@ SYSTEMD_RUN_FLAGS = (
 )  # fmt: skip
 SHELL_SCRIPTS = (
     "infra/ec2/user_data.sh",
-    "infra/runtime/cpu-count.sh",
     "infra/local/debian-base-image.sh",
     ".ci/run",
 )
@@ -348,13 +347,25 @@ def test_app_log_lands_where_the_cloudwatch_agent_reads_it(installed: Container)
     assert logrotate.returncode == 0, logrotate.stderr
 
 
+# The unit's server processes: the workers uvicorn's supervisor spawned, or, with one worker, the
+# main process itself (uvicorn serves in it and spawns none).
+WORKER_COUNT_PROBE = """
+import pathlib
+procs = [p for p in pathlib.Path("/proc").iterdir() if p.name.isdigit()]
+unit = [p for p in procs if p.joinpath("cgroup").read_text().rstrip().endswith("/one-model.service")]
+print(max(1, sum(b"spawn_main" in p.joinpath("cmdline").read_bytes() for p in unit)))
+"""
+
+
 @pytest.mark.docker
 def test_service_runs_one_worker_per_cpu(installed: Container) -> None:
-    cpus = installed.exec("nproc").stdout.strip()
+    # The unit sets no worker count: the server counts the CPUs it may use at every start.
+    cpus = int(installed.exec("nproc").stdout)
 
-    workers = installed.exec("cat", "/run/one-model/workers.env").stdout.strip()
+    workers = int(installed.exec("python3", "-c", WORKER_COUNT_PROBE).stdout)
 
-    assert workers == f"WEB_CONCURRENCY={cpus}"
+    assert "APP_WORKERS" not in unit_show(installed, "Environment")["Environment"]
+    assert workers == workers_for(cpus)
 
 
 @pytest.mark.docker
