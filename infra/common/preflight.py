@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from pathlib import Path
 from typing import Any
 
-from infra.common.names import STACK_NAMES
+from infra.common.names import OUTPUT_FUNCTION_NAME, STACK_NAMES
+from infra.common.paths import REPO_ROOT
 
-CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+CDK_JSON = REPO_ROOT / "cdk.json"
 # The unreserved executions AWS always keeps for functions without a reservation.
 UNRESERVED_MINIMUM = 100
 
@@ -51,7 +51,7 @@ def current_reservation(lambda_client: Any, cloudformation: Any) -> int:
     except cloudformation.exceptions.ClientError:
         return 0  # not deployed yet
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    function_name = outputs.get("FunctionName")
+    function_name = outputs.get(OUTPUT_FUNCTION_NAME)
     if not function_name:
         return 0
     try:

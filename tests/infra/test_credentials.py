@@ -22,9 +22,9 @@ from moto import mock_aws
 
 from infra.common import credentials, preflight
 from infra.common.names import STACK_NAMES
+from infra.common.paths import REPO_ROOT
 
 REGION = "us-east-1"
-REPO_ROOT = Path(__file__).resolve().parents[2]  # not infra.common.shared: that starts jsii
 
 
 def _env_without_credentials(tmp_path: Path) -> dict[str, str]:
@@ -228,8 +228,9 @@ class StandInAws(BaseHTTPRequestHandler):
         else:
             self.answer(400, "text/xml", (
                 '<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error>'
-                "<Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id OneModel-Lambda "
-                "does not exist</Message></Error></ErrorResponse>"
+                "<Type>Sender</Type><Code>ValidationError</Code>"
+                f"<Message>Stack with id {STACK_NAMES['lambda']} does not exist</Message>"
+                "</Error></ErrorResponse>"
             ))  # fmt: skip
 
     def do_GET(self) -> None:  # Lambda's REST API

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from infra.common.names import STACK_NAMES
+
 if TYPE_CHECKING:
     from tests.infra.cdk_fixtures import Synthesis
 
@@ -15,19 +17,20 @@ pytest_plugins = ("tests.infra.cdk_fixtures",)
 
 # (rule, construct the acknowledgement sits on). A new finding or a dropped fix changes this set,
 # so the change has to be looked at here, in review.
+EC2, ECS = STACK_NAMES["ec2"], STACK_NAMES["ecs"]
 EXPECTED_ACKNOWLEDGEMENTS = {
-    ("AwsSolutions-VPC7", "OneModel-Ec2/Web/Vpc"),
-    ("AwsSolutions-ELB2", "OneModel-Ec2/Web/Alb"),
-    ("AwsSolutions-AS3", "OneModel-Ec2/Asg"),
+    ("AwsSolutions-VPC7", f"{EC2}/Web/Vpc"),
+    ("AwsSolutions-ELB2", f"{EC2}/Web/Alb"),
+    ("AwsSolutions-AS3", f"{EC2}/Asg"),
     (
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
-        "OneModel-Ec2/InstanceRole",
+        f"{EC2}/InstanceRole",
     ),
-    ("AwsSolutions-VPC7", "OneModel-Ecs/Web/Vpc"),
-    ("AwsSolutions-ELB2", "OneModel-Ecs/Web/Alb"),
-    ("AwsSolutions-ECS4", "OneModel-Ecs/Cluster"),
-    ("AwsSolutions-ECS2", "OneModel-Ecs/TaskDefinition"),
-    ("AwsSolutions-IAM5[Resource::*]", "OneModel-Ecs/TaskDefinition"),
+    ("AwsSolutions-VPC7", f"{ECS}/Web/Vpc"),
+    ("AwsSolutions-ELB2", f"{ECS}/Web/Alb"),
+    ("AwsSolutions-ECS4", f"{ECS}/Cluster"),
+    ("AwsSolutions-ECS2", f"{ECS}/TaskDefinition"),
+    ("AwsSolutions-IAM5[Resource::*]", f"{ECS}/TaskDefinition"),
 }
 
 

@@ -24,6 +24,7 @@ import httpx
 import pytest
 from packaging.utils import canonicalize_name
 
+from infra.common.names import STACK_NAMES
 from infra.common.paths import REPO_ROOT
 from infra.common.sizing import Architecture
 from infra.ec2.bundle import UNIT_FILE, write_bundle
@@ -50,7 +51,7 @@ SHELL_SCRIPTS = (
 )
 
 # What infra/ec2/stack.py passes on AWS, and the stand-in that answers for AWS in the container.
-STACK_NAME = "OneModel-EC2"
+STACK_NAME = STACK_NAMES["ec2"]
 ASG_LOGICAL_ID = "AsgASG4D3A9F9A"
 LOG_GROUP_NAME = "/one-model/ec2/app"
 STAND_IN_PORT = 8555
