@@ -116,7 +116,7 @@ compare: $(MODEL) ## All three deployed ways, cold and steady, and the compariso
 # ---- infra
 # AWS CDK (Python) app in infra/: one stack per way. The CLI is pinned in package.json (`npx cdk`).
 # Context: ALLOWED_CIDR=203.0.113.7/32 (the ALBs admit nobody by default), ARCH=x86_64|arm64,
-# LAMBDA_RESERVED_CONCURRENCY=none|10, FUNCTION_URL_AUTH=AWS_IAM|NONE (NONE: a public URL, see the README);
+# LAMBDA_RESERVED_CONCURRENCY=none|10, FUNCTION_URL_AUTH=AWS_IAM|NONE (NONE: a public URL, see docs/deploy.md);
 # CDK_FLAGS=... is passed to every cdk command.
 CDK := npx --no-install cdk
 # The ways and their stack names have one home, infra/common/names.py (standard library only, so
