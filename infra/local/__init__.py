@@ -12,6 +12,7 @@ proxy.py        HAProxy standing in for the ALB
 alb.py          an ec2 or ecs server behind that proxy
 function_url/   Lambda: the image under the RIE, behind a local Function URL (see its __init__)
 ways.py         one way's stand-in, by name, for ``make demo`` and ``make faults``
+__main__.py     ``python -m infra.local build|rie-path|limits``, for the Makefile
 
 Everything listens on 127.0.0.1 only, and everything started is stopped again.
 """

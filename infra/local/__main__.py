@@ -1,4 +1,4 @@
-"""Command line for the Makefile: ``python -m infra.local build ecs lambda`` | ``rie-path`` | ``run-args``."""
+"""Command line for the Makefile: ``python -m infra.local build ecs lambda`` | ``rie-path`` | ``limits``."""
 
 from __future__ import annotations
 

@@ -8,11 +8,9 @@ for the fault scenarios is stated below; tests/infra/test_local_commands.py prov
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Final
 
-from infra.local.commands import VENV_PYTHON, server_command, server_environment
 from infra.local.targets import HostServiceTarget
 
 # The unit's Restart=on-failure delay (RestartSec=) and its stop timeout (TimeoutStopSec=).
@@ -22,14 +20,7 @@ STOP_TIMEOUT_SECONDS: Final = 20.0
 
 def ec2_target(log_dir: Path, workers: int | None = None, label: str = "ec2") -> HostServiceTarget:
     """The unit's ExecStart as a host process; ``workers`` overrides the server's own count."""
-    return HostServiceTarget(
-        "ec2",
-        "systemd unit's ExecStart as a host process",
-        server_command(VENV_PYTHON),
-        lambda port: {**os.environ, **server_environment(port, workers)},
-        log_dir,
-        label,
-    )
+    return HostServiceTarget("ec2", "systemd unit's ExecStart as a host process", log_dir, label, workers)
 
 
 def unit_restart_seconds() -> float:

@@ -7,11 +7,9 @@ CPU quota); so does this, with the same ``workers_for``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from infra.common.sizing import APP_PORT, FARGATE_MEMORY_MIB
-from infra.local.commands import VENV_PYTHON, server_command, server_environment
 from infra.local.containers import ContainerSpec
 from infra.local.docker import TASK_CPUS
 from infra.local.targets import ContainerTarget, HostServiceTarget
@@ -41,11 +39,5 @@ def ecs_container_target(image: str, run_id: str, log_dir: Path, label: str = "e
 
 def ecs_host_target(log_dir: Path, label: str = "ecs") -> HostServiceTarget:
     """The image's command, ``python -m serving``, with the venv's interpreter."""
-    return HostServiceTarget(
-        "ecs",
-        "ECS image's command as a host process (no Docker engine: no CPU/memory limits)",
-        server_command(VENV_PYTHON),
-        lambda port: {**os.environ, **server_environment(port, TASK_WORKERS)},
-        log_dir,
-        label,
-    )
+    how = "ECS image's command as a host process (no Docker engine: no CPU/memory limits)"
+    return HostServiceTarget("ecs", how, log_dir, label, TASK_WORKERS)

@@ -12,6 +12,7 @@ response carries ``x-cold-start: true``).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 
 from infra.common.paths import REPO_ROOT
 from infra.common.sizing import ECS_STOP_TIMEOUT_SECONDS
+from infra.local.commands import VENV_PYTHON, server_command, server_environment
 from infra.local.containers import ContainerSpec, remove_container, start_container
 from infra.local.docker import DOCKER
 from infra.local.process import LOOPBACK, FirstSuccess, ManagedProcess, free_port, wait_for_first_success
@@ -111,22 +113,19 @@ class _RestartableTarget:
 
 
 class HostServiceTarget(_RestartableTarget):
-    """The server as a host process: ``argv`` with ``env(port)``, run from the repo's root."""
+    """The server's command (``commands.server_command``) as a host process with this checkout's
+    venv, from the repo's root; ``workers`` sets APP_WORKERS, else the server counts its CPUs."""
 
     def __init__(
-        self,
-        name: str,
-        how: str,
-        argv: list[str],
-        env: Callable[[int], dict[str, str]],
-        log_dir: Path,
-        label: str = "",
+        self, name: str, how: str, log_dir: Path, label: str = "", workers: int | None = None
     ) -> None:
         super().__init__(name, how, label or name, log_dir)
-        self.argv, self.env = argv, env
+        self.argv = server_command(VENV_PYTHON)
+        self.workers = workers
 
     def launch(self, port: int) -> ManagedProcess:
-        return ManagedProcess(self.argv, self.log_path(), env=self.env(port), cwd=REPO_ROOT).start()
+        env = {**os.environ, **server_environment(port, self.workers)}
+        return ManagedProcess(self.argv, self.log_path(), env=env, cwd=REPO_ROOT).start()
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "command": self.argv}

@@ -4,10 +4,14 @@ to prove they say the same. The runners themselves never read those files."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pytest
 
 from infra.common.paths import REPO_ROOT
 from infra.common.sizing import APP_PORT
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
 pytest_plugins = ("tests.infra.cdk_fixtures",)
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
+LOCAL = REPO_ROOT / "infra" / "local"
 
 
 def unit_settings(path: Path = UNIT_FILE) -> list[tuple[str, str]]:
@@ -140,3 +145,14 @@ def test_the_local_ecs_container_gets_the_task_definitions_environment(
         int(task["Properties"]["Cpu"]),
         int(task["Properties"]["Memory"]),
     )
+
+
+# ---------------------------------------------------------------- the package's map
+@pytest.mark.parametrize("package", [LOCAL, LOCAL / "function_url"])
+def test_the_package_docstring_lists_each_module_once_and_no_other(package: Path) -> None:
+    docstring = ast.get_docstring(ast.parse((package / "__init__.py").read_text())) or ""
+    listed = [line.split()[0] for line in docstring.splitlines() if re.match(r"^\S+(\.py|/)\s", line)]
+    modules = [path.name for path in package.glob("*.py") if path.name != "__init__.py"]
+    modules += [f"{path.name}/" for path in package.iterdir() if (path / "__init__.py").is_file()]
+
+    assert sorted(listed) == sorted(modules)
