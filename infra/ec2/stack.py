@@ -44,12 +44,6 @@ def user_data_exports(params: dict[str, str]) -> str:
     return f"# ---- filled in by infra/ec2/stack.py\n{exports}\n# ----"
 
 
-def render_user_data(script: str, params: dict[str, str]) -> str:
-    """The real user_data.sh, with its parameters exported right after the shebang line."""
-    shebang, _, body = script.partition("\n")
-    return f"{shebang}\n{user_data_exports(params)}\n{body}"
-
-
 class Ec2Stack(cdk.Stack):
     def __init__(self, scope: Construct, settings: Settings, bundle_staging_dir: Path) -> None:
         super().__init__(
@@ -124,6 +118,7 @@ class Ec2Stack(cdk.Stack):
         shebang, _, user_data_body = USER_DATA_SCRIPT.read_text().partition("\n")
         user_data = ec2.UserData.for_linux(shebang=shebang)
 
+        # Launch template: Debian 12, the instance size, the role, the security group and the user data.
         launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",
@@ -149,6 +144,7 @@ class Ec2Stack(cdk.Stack):
             ],
         )
 
+        # Auto Scaling group: the instances, in the public subnets, replaced when unhealthy.
         boot_signal_timeout = cdk.Duration.minutes(sizing.EC2_BOOT_SIGNAL_TIMEOUT_MINUTES)
         asg = autoscaling.AutoScalingGroup(
             self,
@@ -202,7 +198,7 @@ class Ec2Stack(cdk.Stack):
         # The ALB's targets: the group's instances (this also opens instance_sg to the ALB on APP_PORT).
         web.target_group.add_target(asg)
 
-        # Target tracking on CPU: the same target as the Fargate service.
+        # Scaling: target tracking on CPU, the same target as the Fargate service.
         asg.scale_on_cpu_utilization("CpuTarget", target_utilization_percent=sizing.TARGET_CPU_PERCENT)
 
         # Outputs: what the load tests read (infra/common/names.py OUTPUTS_BY_WAY["ec2"]).

@@ -18,7 +18,7 @@ from infra.common import names, sizing
 from infra.common.context import CONTEXT_DEFAULTS, read_settings
 from infra.common.paths import REPO_ROOT
 from infra.ec2.bundle import WHEELS_DIR
-from infra.ec2.stack import DEBIAN_AMI_PARAMETER, USER_DATA_SCRIPT, render_user_data
+from infra.ec2.stack import DEBIAN_AMI_PARAMETER, USER_DATA_SCRIPT, user_data_exports
 from infra.ecs.stack import EcsStack
 from serving.config import Settings as ServerSettings
 from serving.config import workers_for
@@ -221,15 +221,13 @@ def test_ec2_user_data_names_the_bundle_log_group_and_the_resource_to_signal(syn
     assert params["CFN_RESOURCE_ID"] == _logical_id(synth, "ec2", "AWS::AutoScaling::AutoScalingGroup")
 
 
-def test_render_user_data_quotes_values_after_the_shebang() -> None:
-    rendered = render_user_data("#!/bin/bash\necho hi\n", {"A": "x y", "B": "s3://b/k.zip"})
-    assert rendered.splitlines() == [
-        "#!/bin/bash",
+def test_user_data_exports_quote_their_values() -> None:
+    exports = user_data_exports({"A": "x y", "B": "s3://b/k.zip"})
+    assert exports.splitlines() == [
         "# ---- filled in by infra/ec2/stack.py",
         "export A='x y'",
         "export B=s3://b/k.zip",
         "# ----",
-        "echo hi",
     ]
 
 
@@ -488,6 +486,21 @@ def test_the_dockerfile_is_the_one_home_of_the_public_base_image() -> None:
     ]
     assert naming_it == ["Dockerfile"]
     assert dockerfile.count(base_image) == 1
+
+
+def test_the_makefile_takes_the_ways_and_stack_names_from_names_py() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert [name for name in names.STACK_NAMES.values() if name in makefile] == []
+    # `make -n` prints the cdk commands without running them.
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", *(f"deploy-{way}" for way in names.WAYS)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    deployed = [line.split()[-1] for line in dry_run.splitlines() if line.startswith("npx")]
+    assert deployed == [names.STACK_NAMES[way] for way in names.WAYS]
 
 
 def test_settings_default_to_closed_ingress_x86_signed_url_and_no_reservation() -> None:
