@@ -97,4 +97,3 @@ def download_wheels(architecture: Architecture) -> Path:
     finally:
         shutil.rmtree(download, ignore_errors=True)
     return folder
-
