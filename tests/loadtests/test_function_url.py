@@ -141,11 +141,9 @@ class InProcessFunction:
             1, initializer=lambda: asyncio.set_event_loop(asyncio.new_event_loop())
         )
 
-    async def invoke(self, event: dict[str, Any]) -> tuple[Any, bool]:
+    def invoke(self, event: dict[str, Any]) -> tuple[Any, bool]:
         self.events.append(event)
-        result = await asyncio.get_running_loop().run_in_executor(
-            self.executor, handler, event, SimpleNamespace()
-        )
+        result = self.executor.submit(handler, event, SimpleNamespace()).result()
         return result, len(self.events) == 1
 
     def environments(self) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import uvicorn
@@ -42,6 +43,9 @@ class FunctionUrlApp:
         if auth_type not in AUTH_TYPES:
             raise ValueError(f"auth_type={auth_type!r}: use one of {AUTH_TYPES}")
         self.pool = pool
+        # One thread per request in flight, up to the concurrency limit (the pool throttles the rest
+        # at once), so the limit is the pool's and not the size of asyncio's default executor.
+        self.invokers = ThreadPoolExecutor(pool.concurrency_limit + 1, thread_name_prefix="invoke")
         self.reap_every = reap_every
         self.auth_type = auth_type
         self.region = region
@@ -70,7 +74,9 @@ class FunctionUrlApp:
             source_ip=client[0], caller=caller,
         )  # fmt: skip
         try:
-            result, _ = await self.pool.invoke(event)
+            result, _ = await asyncio.get_running_loop().run_in_executor(
+                self.invokers, self.pool.invoke, event
+            )
             status, headers, payload = http_response(result)
         except Throttled:
             status, headers, payload = 429, [JSON], b'{"Message":"Rate Exceeded."}'
@@ -110,6 +116,7 @@ class FunctionUrlApp:
                 if reaper is not None:
                     reaper.cancel()
                 await asyncio.to_thread(self.pool.retire_all, "shutdown")
+                self.invokers.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

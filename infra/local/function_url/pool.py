@@ -11,14 +11,13 @@ Each environment records its init: the time from starting it to its first invoke
 and the ``Init Duration`` of the RIE's REPORT line. What an environment is (a container or a
 host process under the RIE) is the launcher's business (``environments.py``).
 
-The bookkeeping is synchronous, under one lock. ``invoke``, awaited by the ASGI front (``app.py``),
-runs the blocking parts (starting an environment, the HTTP call to its RIE) in worker threads;
-``retire_all`` blocks until busy environments finish, so the front calls it in a thread too.
+Plain blocking code under one lock, with no event loop of its own: the front door (``app.py``) calls
+``invoke`` from one worker thread per request in flight, and ``retire_all`` (which waits for busy
+environments to finish) from another.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import http.client
 import json
@@ -102,19 +101,18 @@ class EnvironmentPool:
         self.retiring: list[ExecutionEnvironment] = []  # no new requests; stop once the current one ends
         self.retired: list[ExecutionEnvironment] = []
         self.throttles = 0
-        # acquire/release run on the event loop, retire_all in another thread (it waits on releases)
+        # requests run in worker threads, and retire_all waits on their releases
         self._lock = threading.Condition()
         self._serial = 0
 
-    # -- the request path
-    async def invoke(self, event: dict[str, Any]) -> tuple[Any, bool]:
+    # -- the request path (blocking: the front door calls it from a worker thread)
+    def invoke(self, event: dict[str, Any]) -> tuple[Any, bool]:
         """Run one event on a free environment; returns (result, whether it was a cold start)."""
         env, cold = self._acquire()
         try:
             if cold:
-                await asyncio.to_thread(self._launch, env)
-            result = await asyncio.to_thread(self._post, env, event, cold)
-            return result, cold
+                self._launch(env)
+            return self._post(env, event, cold), cold
         except BaseException:
             self._retire(env, "failed")
             raise
