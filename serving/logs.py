@@ -25,7 +25,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    """JSON lines on stdout for the ``serving`` logger, at ``level``."""
+    """JSON lines on stdout for the ``serving`` logger, at ``level``.
+
+    Records skip what this format never prints (the logging HOWTO's "Optimization" flags): the
+    caller's file and line, and the thread and process names.
+    """
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     log.handlers[:] = [handler]
