@@ -5,7 +5,11 @@ builder (``buildkit=False``, what ``cdk deploy`` and ``sam build`` use): the Doc
 syntax that both accept. The host's pip settings that still mean something inside a container,
 and the CA bundle pip trusts (for a TLS-intercepting proxy), reach pip as two files that
 ``pip_build_config`` writes into the build context for the length of one build and removes
-after. Only the Dockerfile's builder stages copy them; the shipped stages never do.
+after. Only the Dockerfile's builder stage copies them; the shipped stages never do.
+
+The public base image has one home, the Dockerfile's ``ARG BASE_IMAGE`` default (the CDK builds
+with it); a build here passes ``--build-arg BASE_IMAGE`` only when it must use another one, such as
+the local Debian bookworm where no container registry is reachable.
 """
 
 from __future__ import annotations
