@@ -18,7 +18,10 @@ import time
 from typing import Any
 
 from bench.timing import median, rotated_rounds
-from bench.workloads import MODEL_PATH, REPO_ROOT, child_env, function_url_event, predict_body
+from bench.workloads import child_env, predict_body
+from infra.common.paths import REPO_ROOT
+from infra.local.function_url.events import function_url_event
+from model.artifacts import model_path
 
 READY = "BENCH-READY"
 
@@ -28,7 +31,7 @@ _SESSION = (
     "options = onnxruntime.SessionOptions()\n"
     "options.intra_op_num_threads = options.inter_op_num_threads = 1\n"
     "options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL\n"
-    f"onnxruntime.InferenceSession({str(MODEL_PATH)!r}, options, providers=['CPUExecutionProvider'])\n"
+    f"onnxruntime.InferenceSession({str(model_path())!r}, options, providers=['CPUExecutionProvider'])\n"
 )
 _FIRST_RESPONSE = (
     "import json, os\n"

@@ -50,6 +50,29 @@ def _lambda_added_mb(figures: dict[str, Any]) -> float | None:
     return None if "skipped" in images else images["lambda"]["added_over_base_bytes"] / MB
 
 
+def _vs_best_peer(
+    figure: Callable[[dict[str, Any]], dict[str, float]], higher_is_better: bool
+) -> Callable[[dict[str, Any]], float | None]:
+    """The app's figure over the best peer's (None when no peer ran)."""
+
+    def value(figures: dict[str, Any]) -> float | None:
+        values = figure(figures["peers"])
+        peers = [value for name, value in values.items() if name != "app"]
+        if not peers:
+            return None
+        return values["app"] / (max(peers) if higher_is_better else min(peers))
+
+    return value
+
+
+def _requests_per_s(size: str) -> Callable[[dict[str, Any]], dict[str, float]]:
+    return lambda peers: peers["requests_per_s"][size]
+
+
+def _p99(peers: dict[str, Any]) -> dict[str, float]:
+    return {name: entry["p99"] for name, entry in peers["latency_ms"].items()}
+
+
 GOALS = [
     Goal(
         "warm_predict_vs_asgi_floor",
@@ -122,6 +145,55 @@ GOALS = [
         150.0,
         True,
         lambda figures: figures["peak_rss_bytes"]["app_worker"] / MB,
+    ),
+    # Against the model servers users would pick instead (bench/peers/catalog.py), each one worker.
+    Goal(
+        "peers_requests_per_s_batch_1",
+        "HTTP requests/s per worker at batch 1 >= 1.5x the best peer's",
+        "x",
+        1.5,
+        False,
+        _vs_best_peer(_requests_per_s("1"), higher_is_better=True),
+    ),
+    Goal(
+        "peers_requests_per_s_batch_32",
+        "HTTP requests/s per worker at batch 32 >= 1.5x the best peer's",
+        "x",
+        1.5,
+        False,
+        _vs_best_peer(_requests_per_s("32"), higher_is_better=True),
+    ),
+    Goal(
+        "peers_p99_at_fixed_load",
+        "p99 latency at the fixed offered load (batch 1) <= 0.5x the best peer's",
+        "x",
+        0.5,
+        True,
+        _vs_best_peer(_p99, higher_is_better=False),
+    ),
+    Goal(
+        "peers_cold_start",
+        "cold start, fresh server process to first prediction <= 0.5x the best peer's",
+        "x",
+        0.5,
+        True,
+        _vs_best_peer(lambda peers: peers["cold_start_s"], higher_is_better=False),
+    ),
+    Goal(
+        "peers_peak_rss",
+        "peak RSS per worker <= the smallest peer's",
+        "x",
+        1.0,
+        True,
+        _vs_best_peer(lambda peers: peers["peak_rss_bytes"], higher_is_better=False),
+    ),
+    Goal(
+        "peers_installed_size",
+        "installed serving dependencies <= the smallest peer's",
+        "x",
+        1.0,
+        True,
+        _vs_best_peer(lambda peers: peers["installed_bytes"], higher_is_better=False),
     ),
 ]
 

@@ -22,12 +22,12 @@ from bench.timing import interleaved, median
 from bench.workloads import (
     LambdaContext,
     batch_array,
-    function_url_event,
     invalid_bodies,
     largest_valid_array_body,
     largest_valid_body,
     predict_body,
 )
+from infra.local.function_url.events import function_url_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -14,14 +14,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, goals, http_throughput, images, table
+from bench import coldstart, goals, head_to_head, http_throughput, images, table
+from bench.peers.catalog import PEERS
 from bench.peers.naive_model import train_and_pickle
 from bench.timing import paired_ratio
-from bench.workloads import METADATA_PATH, REPO_ROOT, child_env
+from bench.workloads import child_env
+from infra.common.paths import REPO_ROOT
+from model.artifacts import metadata_path
 
 RESULTS_PATH = REPO_ROOT / "bench" / "results.json"
 
@@ -36,11 +39,55 @@ class Parameters:
     http_warmup_s: float
     http_duration_s: float
     cold_start_rounds: int
+    peers: head_to_head.Settings
 
 
 PROFILES = {
-    "full": Parameters(21, 0.15, (1, 32, 1000), 8, 5, 0.5, 2.5, 11),
-    "quick": Parameters(1, 0.02, (1, 32, 1000), 4, 1, 0.1, 0.3, 1),
+    "full": Parameters(
+        inprocess_rounds=21,
+        inprocess_seconds=0.15,
+        batch_sizes=(1, 32, 1000),
+        http_connections=8,
+        http_rounds=5,
+        http_warmup_s=0.5,
+        http_duration_s=2.5,
+        cold_start_rounds=11,
+        peers=head_to_head.Settings(
+            peers=tuple(PEERS),
+            batch_sizes=(1, 32),
+            connections=8,
+            rounds=3,
+            warmup_s=0.5,
+            duration_s=2.5,
+            # About a quarter of what the slowest peer (MLServer's scikit-learn runtime) serves at
+            # batch 1 on a quiet 2-core machine (~37/s): every server keeps up, none is queued.
+            offered_per_s=10.0,
+            latency_s=12.0,
+            cold_rounds=5,
+        ),
+    ),
+    "quick": Parameters(
+        inprocess_rounds=1,
+        inprocess_seconds=0.02,
+        batch_sizes=(1, 32, 1000),
+        http_connections=4,
+        http_rounds=1,
+        http_warmup_s=0.1,
+        http_duration_s=0.3,
+        cold_start_rounds=1,
+        # The peer that installs quickest, run for real: proves the head-to-head works end to end.
+        peers=head_to_head.Settings(
+            peers=("fastapi_onnx",),
+            batch_sizes=(1, 32),
+            connections=4,
+            rounds=1,
+            warmup_s=0.1,
+            duration_s=0.3,
+            offered_per_s=10.0,
+            latency_s=1.0,
+            cold_rounds=1,
+        ),
+    ),
 }
 
 
@@ -56,6 +103,7 @@ def run(params: Parameters, with_images: bool) -> dict[str, Any]:
             params.http_duration_s,
         )
         cold = coldstart.measure(naive_env, params.cold_start_rounds)
+    peers = head_to_head.measure(params.peers)
     figures = {
         "warm_request_us": {name: entry["median_us"] for name, entry in inprocess["warm_request"].items()},
         "http_requests_per_s": http["requests_per_s"],
@@ -76,6 +124,7 @@ def run(params: Parameters, with_images: bool) -> dict[str, Any]:
             "naive_peer_worker": http["peak_rss_bytes"]["naive_peer"],
         },
         "images": images.measure() if with_images else {"skipped": "--no-images"},
+        "peers": {name: value for name, value in peers.items() if name != "rounds"},
     }
     return {
         "meta": _meta(),
@@ -89,6 +138,7 @@ def run(params: Parameters, with_images: bool) -> dict[str, Any]:
             },
             "http_requests_per_s": http["rounds_requests_per_s"],
             "cold_start_s": cold["rounds_s"],
+            "peers": peers["rounds"],
         },
     }
 
@@ -141,7 +191,7 @@ def _meta() -> dict[str, Any]:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "load_average": os.getloadavg(),
-        "model_version": json.loads(METADATA_PATH.read_text())["version"],
+        "model_version": json.loads(metadata_path().read_text())["version"],
     }
 
 
@@ -150,8 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
     parser.add_argument("--out", type=Path, default=RESULTS_PATH)
     parser.add_argument("--no-images", action="store_true", help="skip building and sizing the images")
+    parser.add_argument(
+        "--peers",
+        type=lambda names: tuple(name for name in names.split(",") if name),
+        help=f"comma-separated peers to run instead of the profile's (of: {', '.join(PEERS)}; '' for none)",
+    )
     args = parser.parse_args(argv)
-    results = run(PROFILES[args.profile], with_images=not args.no_images)
+    params = PROFILES[args.profile]
+    if args.peers is not None:
+        unknown = set(args.peers) - set(PEERS)
+        if unknown:
+            parser.error(f"unknown peers: {', '.join(sorted(unknown))}")
+        params = replace(params, peers=replace(params.peers, peers=args.peers))
+    results = run(params, with_images=not args.no_images)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(table.render(results))
     print(f"\nwrote {args.out}")

@@ -95,6 +95,8 @@ def render(results: dict[str, Any]) -> str:
                 _row(f"{target} image (adds {added:.1f})", f"{images[target]['bytes'] / MB:.1f}", None)
             )
 
+    lines += _peers(figures["peers"])
+
     lines += ["", "Goals (ratios from this run)"]
     for goal in results["goals"]:
         lines.append(_goal_line(goal))
@@ -102,6 +104,35 @@ def render(results: dict[str, Any]) -> str:
     for name, ratio in results["context"].items():
         lines.append(f"  {name.replace('_', ' ')}: {ratio:.2f}x")
     return "\n".join(lines)
+
+
+PEER_COLUMNS = (
+    ("req/s b1", lambda peers, name: f"{peers['requests_per_s']['1'][name]:,.0f}"),
+    ("req/s b32", lambda peers, name: f"{peers['requests_per_s']['32'][name]:,.0f}"),
+    ("p50 ms", lambda peers, name: f"{peers['latency_ms'][name]['p50']:.1f}"),
+    ("p99 ms", lambda peers, name: f"{peers['latency_ms'][name]['p99']:.1f}"),
+    ("cold s", lambda peers, name: f"{peers['cold_start_s'][name]:.2f}"),
+    ("RSS MB", lambda peers, name: f"{peers['peak_rss_bytes'][name] / MB:.0f}"),
+    ("deps MB", lambda peers, name: f"{peers['installed_bytes'][name] / MB:.0f}"),
+)
+
+
+def _peers(peers: dict[str, Any]) -> list[str]:
+    """One row per server: the same load generator, one worker each."""
+    lines = [
+        "",
+        f"Head to head, one worker each, one load generator; p50/p99 at {peers['offered_per_s']:g} req/s"
+        " offered, batch 1",
+        f"  {'server':<18} {'runtime':<13} {'protocol':<9}"
+        + "".join(f"{title:>10}" for title, _ in PEER_COLUMNS),
+    ]
+    for name, target in peers["targets"].items():
+        protocol = "OIP" if target["protocol"].startswith("Open Inference") else "own JSON"
+        cells = "".join(f"{cell(peers, name):>10}" for _, cell in PEER_COLUMNS)
+        lines.append(f"  {name:<18} {target['runtime']:<13} {protocol:<9}{cells}")
+    for name, reason in peers["skipped"].items():
+        lines.append(f"  {name}: not run ({reason})")
+    return lines
 
 
 def _section(lines: list[str], title: str, unit: str, ratio: str) -> None:

@@ -1,21 +1,17 @@
-"""What every benchmark sends: real held-out rows, as JSON bodies and as Function URL events."""
+"""What every benchmark sends: real held-out rows, as JSON bodies (Function URL events come from
+``infra.local.function_url.events``, the one home of the event builder)."""
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from functools import cache
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS_DIR = REPO_ROOT / "model" / "artifacts"
-MODEL_PATH = ARTIFACTS_DIR / "model.onnx"
-HOLDOUT_PATH = ARTIFACTS_DIR / "holdout.json"
-METADATA_PATH = ARTIFACTS_DIR / "metadata.json"
+from infra.common.paths import REPO_ROOT
+from model.artifacts import holdout_path
+
 # Bytecode for every child process, cached outside the source tree: the images ship compiled
 # bytecode, so cold starts here should not pay for compiling either.
 PYCACHE = REPO_ROOT / ".cache" / "bench-pycache"
@@ -29,7 +25,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 @cache
 def holdout_rows() -> list[list[float]]:
-    rows: list[list[float]] = json.loads(HOLDOUT_PATH.read_text())["rows"]
+    rows: list[list[float]] = json.loads(holdout_path().read_text())["rows"]
     return rows
 
 
@@ -45,50 +41,6 @@ def batch_array(size: int) -> np.ndarray:
 
 def predict_body(size: int = 1) -> bytes:
     return json.dumps({"instances": batch(size)}).encode()
-
-
-def function_url_event(method: str, path: str, body: bytes | None = None) -> dict[str, Any]:
-    """A Lambda Function URL event (payload format 2.0), as AWS sends it to the handler."""
-    now = time.time()
-    headers = {
-        "host": "abcdefghij.lambda-url.us-east-1.on.aws",
-        "user-agent": "bench",
-        "x-forwarded-proto": "https",
-        "x-forwarded-port": "443",
-        "x-forwarded-for": "203.0.113.7",
-        "accept": "*/*",
-    }
-    if body is not None:
-        headers |= {"content-type": "application/json", "content-length": str(len(body))}
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abcdefghij",
-            "domainName": "abcdefghij.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "abcdefghij",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "bench",
-            },
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        },
-        "isBase64Encoded": False,
-    }
-    if body is not None:
-        event["body"] = body.decode()
-    return event
 
 
 class LambdaContext:
