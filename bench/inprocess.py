@@ -1,7 +1,8 @@
 """In-process figures, run in a child process of the bench (``python -m bench.inprocess``):
 
 * warm per-request cost through each Lambda handler (Mangum) with a real Function URL event;
-* batch throughput through the app's handler against raw onnxruntime on the same rows;
+* batch throughput through the app's handler against raw onnxruntime on the same rows: JSON
+  /predict, and the Open Inference Protocol's binary tensors (Triton's extension);
 * the cost of the worst invalid requests against the largest valid one, through the app's handler.
 
 Its stdout is the app's request log (discarded by the parent); the result is a JSON file.
@@ -25,9 +26,11 @@ from bench.workloads import (
     invalid_bodies,
     largest_valid_array_body,
     largest_valid_body,
+    oip_binary_body,
+    oip_infer_path,
     predict_body,
 )
-from infra.local.function_url.events import function_url_event
+from infra.local.function_url.events import DOMAIN, function_url_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -77,6 +80,7 @@ def batch_throughput(sizes: list[int], rounds: int, min_seconds: float) -> dict[
 
     session = load_model().session
     input_name = session.get_inputs()[0].name
+    output_names = [output.name for output in session.get_outputs()]
     results: dict[str, Any] = {}
     for size in sizes:
         feed = {input_name: batch_array(size)}
@@ -85,6 +89,7 @@ def batch_throughput(sizes: list[int], rounds: int, min_seconds: float) -> dict[
             {
                 "onnxruntime_run": partial(session.run, None, feed),
                 "app": _invoke(lambda_handler.handler, event),
+                "app_oip_binary": _invoke(lambda_handler.handler, _oip_binary_event(size, output_names)),
             },
             rounds,
             min_seconds,
@@ -94,6 +99,19 @@ def batch_throughput(sizes: list[int], rounds: int, min_seconds: float) -> dict[
             for name, values in samples.items()
         }
     return results
+
+
+def _oip_binary_event(size: int, outputs: list[str]) -> dict[str, Any]:
+    """A binary infer request (Triton's extension, every output binary) as a Function URL event:
+    not a text type, so its body arrives base64-encoded, as on AWS."""
+    body, header_length = oip_binary_body(size, outputs)
+    headers = {
+        "host": DOMAIN,
+        "content-type": "application/octet-stream",
+        "content-length": str(len(body)),
+        "inference-header-content-length": str(header_length),
+    }
+    return function_url_event("POST", oip_infer_path(), body, headers=headers)
 
 
 def invalid_input(rounds: int, min_seconds: float) -> dict[str, Any]:

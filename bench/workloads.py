@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
+from typing import Any
 
 import numpy as np
 
 from infra.common.paths import REPO_ROOT
-from model.artifacts import holdout_path
+from model.artifacts import holdout_path, metadata_path
 
 # Bytecode for every child process, cached outside the source tree: the images ship compiled
 # bytecode, so cold starts here should not pay for compiling either.
@@ -41,6 +42,43 @@ def batch_array(size: int) -> np.ndarray:
 
 def predict_body(size: int = 1) -> bytes:
     return json.dumps({"instances": batch(size)}).encode()
+
+
+# ---- the Open Inference Protocol (KServe v2): one FP32 input tensor "X" of shape [rows, features]
+def model_name() -> str:
+    """The model's name in the protocol's paths: the model card's."""
+    name: str = json.loads(metadata_path().read_text())["name"]
+    return name
+
+
+def oip_infer_path() -> str:
+    return f"/v2/models/{model_name()}/infer"
+
+
+def _oip_input(size: int) -> dict[str, Any]:
+    return {"name": "X", "shape": [size, len(holdout_rows()[0])], "datatype": "FP32"}
+
+
+def oip_json_body(size: int = 1, outputs: list[str] | None = None) -> bytes:
+    """An infer request with the tensor as JSON ``data`` (flat, row-major), as tritonclient sends it."""
+    data = [value for row in batch(size) for value in row]
+    body: dict[str, Any] = {"inputs": [_oip_input(size) | {"data": data}]}
+    if outputs:
+        body["outputs"] = [{"name": name} for name in outputs]
+    return json.dumps(body).encode()
+
+
+def oip_binary_body(size: int, outputs: list[str]) -> tuple[bytes, int]:
+    """An infer request in Triton's binary tensor extension: a JSON header, then the tensor's raw
+    little-endian bytes; every output asked for as binary too. Returns (body, header length), the
+    length going in the Inference-Header-Content-Length header."""
+    tensor = batch_array(size).astype("<f4").tobytes()
+    header = {
+        "inputs": [_oip_input(size) | {"parameters": {"binary_data_size": len(tensor)}}],
+        "outputs": [{"name": name, "parameters": {"binary_data": True}} for name in outputs],
+    }
+    encoded = json.dumps(header).encode()
+    return encoded + tensor, len(encoded)
 
 
 class LambdaContext:

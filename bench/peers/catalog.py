@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.peers.naive_model import pickle_pipeline
 from bench.servers import Launch, Request
-from bench.workloads import batch
+from bench.workloads import model_name, oip_infer_path, oip_json_body, predict_body
 from infra.common.paths import REPO_ROOT
 from infra.local.process import LOOPBACK, free_port
 from model.artifacts import metadata_path, model_path
@@ -37,23 +37,12 @@ class Peer:
     request: Callable[[int], Request]  # batch size -> the request
 
 
-def model_name() -> str:
-    name: str = json.loads(metadata_path().read_text())["name"]
-    return name
-
-
 def oip_request(size: int, outputs: list[str] | None = None) -> Request:
-    """An Open Inference Protocol infer request: one FP32 tensor "X" of ``size`` rows, flat data."""
-    rows = batch(size)
-    tensor = {"name": "X", "shape": [size, len(rows[0])], "datatype": "FP32"}
-    body: dict[str, object] = {"inputs": [tensor | {"data": [value for row in rows for value in row]}]}
-    if outputs:
-        body["outputs"] = [{"name": name} for name in outputs]
-    return Request(f"/v2/models/{model_name()}/infer", json.dumps(body).encode())
+    return Request(oip_infer_path(), oip_json_body(size, outputs))
 
 
 def instances_request(size: int) -> Request:
-    return Request("/predict", json.dumps({"instances": batch(size)}).encode())
+    return Request("/predict", predict_body(size))
 
 
 def _onnx_env() -> dict[str, str]:
