@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from infra.common.names import WAYS
 from infra.local.containers import run_containers
 from infra.local.function_url.pool import EnvironmentPool
 from infra.local.process import ManagedProcess
@@ -97,7 +98,7 @@ def test_the_faults_section_has_every_scenario_for_every_way() -> None:
 
     assert section.startswith("## Faults")
     header = next(line for line in section.splitlines() if line.startswith("| Scenario"))
-    assert header == "| Scenario | lambda | ecs | ec2 |"
+    assert header == "| Scenario | " + " | ".join(WAYS) + " |"  # every way, in infra.common.names' order
     for title in ("Rolling restart under load", "Crash under load (SIGKILL)", "Soak", "Slow clients"):
         assert f"| {title} |" in section
     rolling = data["faults"]["ways"]["ec2"]["rolling_restart"]
