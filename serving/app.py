@@ -10,13 +10,14 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from serving.config import get_settings
-from serving.errors import request_validation_error
+from serving.errors import inference_error, request_validation_error
 from serving.logs import configure_logging
 from serving.middleware.body_limit import BodyLimitMiddleware
 from serving.middleware.body_timeout import BodyTimeoutMiddleware
 from serving.middleware.telemetry import TelemetryMiddleware
 from serving.model import get_model
-from serving.routes import health, predict
+from serving.oip.schemas import InferenceError
+from serving.routes import health, oip, predict
 from serving.schemas import body_limit
 
 settings = get_settings()
@@ -33,7 +34,9 @@ app = FastAPI(
 )
 app.include_router(predict.router)
 app.include_router(health.router)
+app.include_router(oip.router)
 app.add_exception_handler(RequestValidationError, request_validation_error)
+app.add_exception_handler(InferenceError, inference_error)
 
 # The last added runs first: telemetry sees every answer, the limits' 413 and 408 included.
 app.add_middleware(BodyTimeoutMiddleware, timeout_seconds=settings.body_timeout_seconds)

@@ -1,4 +1,5 @@
-"""How a request that fails validation is answered: 422 with a short ``detail`` list.
+"""How errors are answered: the app's own 422 with a short ``detail`` list, and the Open
+Inference Protocol's ``{"error": "..."}``.
 
 FastAPI's own handler would echo each error's input back (for a body near the size limit,
 most of the body) and list every error. This one keeps each error's type, location and
@@ -14,6 +15,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from serving.oip.schemas import InferenceError
 from serving.schemas import MAX_REPORTED
 
 
@@ -33,3 +35,8 @@ def _public(entry: dict[str, Any]) -> dict[str, Any]:
     if entry["type"] == "json_invalid":
         message = f"Invalid JSON: {entry.get('ctx', {}).get('error', message)}"
     return {"type": entry["type"], "loc": list(entry["loc"]), "msg": message}
+
+
+async def inference_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, InferenceError)  # registered for this type only
+    return JSONResponse({"error": error.message}, status_code=error.status)

@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from serving.config import Settings, get_settings
+from serving.metrics import BATCH_ROWS, INFERENCE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,13 @@ class Model:
         self.ready = False
 
     def predict(self, rows: np.ndarray) -> Prediction:
-        """Score a float32 matrix of shape (n, features)."""
+        """Score a float32 matrix of shape (n, features), whichever protocol it came by."""
         started = time.perf_counter()
         label, probabilities = self.session.run(None, {self.input_name: rows})
-        return Prediction(label, probabilities, self.classes, time.perf_counter() - started)
+        prediction = Prediction(label, probabilities, self.classes, time.perf_counter() - started)
+        INFERENCE_SECONDS.observe(prediction.inference_seconds)
+        BATCH_ROWS.observe(len(rows))
+        return prediction
 
     def warm_up(self) -> None:
         """One real inference so the first request does not pay for lazy kernel set-up."""

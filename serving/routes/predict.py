@@ -9,7 +9,6 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends, Response
 
 from serving.dependencies import ModelDep, require_json
-from serving.metrics import BATCH_ROWS, INFERENCE_SECONDS
 from serving.model import get_model
 from serving.schemas import FEATURE_NAMES, PredictRequest, PredictResponse
 
@@ -39,8 +38,6 @@ async def predict(
     # async def: no thread-pool hop for a 15 µs model.
     rows = body.rows()
     prediction = model.predict(rows)
-    INFERENCE_SECONDS.observe(prediction.inference_seconds)
-    BATCH_ROWS.observe(len(rows))
     response.headers["server-timing"] = f"inference;dur={prediction.inference_seconds * 1000:.3f}"
     return {
         "model_version": model.version,
