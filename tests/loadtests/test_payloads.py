@@ -1,16 +1,29 @@
-"""The request rows and the two protocols' bodies and answer checks (loadtests.protocols), without a
-server: what a Locust user sends, and what it counts as a failure."""
+"""The request rows and the two protocols' bodies and answer checks (loadtests.protocols): what a
+Locust user sends and what it counts as a failure, first without a server, then in real Locust runs
+with ``--protocol oip`` against the app's server and through the local Function URL (Mangum)."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.local.commands import server_environment
+from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
+from loadtests.analysis import load_samples
+from loadtests.locust_run import LoadSettings
 from loadtests.payloads import PayloadSampler, load_holdout
 from loadtests.protocols import OIP_OUTPUTS, PROTOCOL_NAMES, OpenInference, Rest, protocol
+from loadtests.run import run_scenario
+from loadtests.signing import NO_AUTH
 from model.artifacts import metadata_path
+from tests.loadtests.test_function_url import serve_function_url
 
 CARD = json.loads(metadata_path().read_text())
 
@@ -89,3 +102,39 @@ def test_protocols_are_named_once_and_an_unknown_one_is_refused() -> None:
     assert isinstance(protocol("rest"), Rest) and isinstance(protocol("oip"), OpenInference)
     with pytest.raises(ValueError, match="unknown protocol 'grpc'"):
         protocol("grpc")
+
+
+# ---------------------------------------------------------------- real Locust runs speaking OIP
+OIP_RUN = LoadSettings(steady_users=2, ramp_seconds=1, hold_seconds=2, batch_size=4, protocol="oip")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app's own server (``python -m serving``, one worker) on 127.0.0.1."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    environment = {**os.environ, **server_environment(port, workers=1)}
+    with ManagedProcess([sys.executable, "-m", "serving"], log, env=environment) as app:
+        wait_for_first_success(LOOPBACK, port, time.monotonic(), alive=app)
+        yield f"http://{LOOPBACK}:{port}"
+
+
+def test_a_locust_run_with_protocol_oip_posts_tensors_to_infer_and_every_answer_checks_out(
+    app_url: str, tmp_path: Path
+) -> None:
+    steady = run_scenario("ecs", "steady", app_url, tmp_path, OIP_RUN, NO_AUTH)
+    samples = load_samples(tmp_path / "ecs" / "steady")
+    assert samples and {s["name"] for s in samples} == {f"/v2/models/{CARD['name']}/infer"}
+    assert all(s["ok"] and s["status"] == 200 for s in samples)
+    assert steady["requests"] > 0 and steady["errors"] == 0
+
+
+def test_the_lambda_way_takes_signed_oip_requests_through_its_function_url(tmp_path: Path) -> None:
+    """`make demo PROTOCOL=oip`'s Lambda path: signed by the demo's identity, through Mangum."""
+    with serve_function_url("AWS_IAM") as (url, function):
+        steady = run_scenario("lambda", "steady", url, tmp_path, OIP_RUN)
+    samples = load_samples(tmp_path / "lambda" / "steady")
+    assert samples and all(s["ok"] and s["sign_ms"] > 0 for s in samples)
+    assert steady["errors"] == 0 and steady["signing_ms"]["requests"] == steady["requests"] > 0
+    infer = [e for e in function.events if e["rawPath"] == f"/v2/models/{CARD['name']}/infer"]
+    assert len(infer) == len(samples) and all(e["requestContext"]["http"]["method"] == "POST" for e in infer)
