@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pytest
 
 from serving.lambda_handler import handler
@@ -109,3 +110,37 @@ def test_two_thousand_distinct_methods_do_not_grow_the_metrics() -> None:
     # (total, created) and a histogram (12 buckets and +Inf, count, sum, created): not one
     # series per method or path. Without the bound, 2,000 methods added 4,000 lines.
     assert _metric_lines() - before <= 2 * (2 + 16)
+
+
+def test_binary_inference_through_a_function_url_event(
+    holdout: dict[str, Any], metadata: dict[str, Any]
+) -> None:
+    # A Function URL base64-encodes a binary body (isBase64Encoded) and expects a binary answer the
+    # same way; the Open Inference Protocol's binary tensor data extension is both.
+    rows = np.asarray(holdout["rows"], dtype="<f4")
+    tensor = {"name": "X", "shape": list(rows.shape), "datatype": "FP32"}
+    tensor["parameters"] = {"binary_data_size": rows.nbytes}
+    header = json.dumps({"inputs": [tensor], "parameters": {"binary_data_output": True}})
+    event = _event("function_url", "POST", "/v2/models/wine-classifier/infer", None)
+    event["body"] = base64.b64encode(header.encode() + rows.tobytes()).decode()
+    event["isBase64Encoded"] = True
+    event["headers"] |= {
+        "content-type": "application/octet-stream",
+        "inference-header-content-length": str(len(header)),
+    }
+
+    response = handler(event, cast(Any, FakeContext()))
+
+    assert response["statusCode"] == 200 and response["isBase64Encoded"] is True
+    body = base64.b64decode(response["body"])
+    length = int({k.lower(): v for k, v in response["headers"].items()}["inference-header-content-length"])
+    outputs = json.loads(body[:length])["outputs"]
+    assert [(o["name"], o["shape"]) for o in outputs] == [
+        ("label", [len(rows)]),
+        ("probabilities", [len(rows), 3]),
+    ]
+    labels = np.frombuffer(body[length : length + outputs[0]["parameters"]["binary_data_size"]], dtype="<i8")
+    _, _, predicted = _invoke(
+        _event("function_url", "POST", "/predict", json.dumps({"instances": rows.tolist()}))
+    )
+    assert [metadata["classes"][i] for i in labels] == [p["label"] for p in predicted["predictions"]]
