@@ -203,7 +203,7 @@ destroy-all: | $(VENV)/.installed ## Destroy all three stacks (no prompt)
 BENCH_ARGS ?=
 
 .PHONY: bench
-bench: $(MODEL) ## Benchmarks: the app vs its floors and a naive peer, as ratios (bench/results.json + a table)
+bench: $(MODEL) ## Benchmarks: the app vs its floors, a naive peer and real model servers (bench/README.md)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # ---- images
