@@ -21,12 +21,11 @@ from typing import Any
 from bench import coldstart, goals, head_to_head, http_throughput, images, table
 from bench.peers.catalog import PEERS
 from bench.peers.naive_model import train_and_pickle
+from bench.table import RESULTS_PATH
 from bench.timing import paired_ratio
 from bench.workloads import child_env
 from infra.common.paths import REPO_ROOT
 from model.artifacts import metadata_path
-
-RESULTS_PATH = REPO_ROOT / "bench" / "results.json"
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+from pathlib import Path
 from typing import Any
 
 from bench.goals import MB
+from infra.common.paths import REPO_ROOT
+
+RESULTS_PATH = REPO_ROOT / "bench" / "results.json"  # what `make bench` writes (gitignored)
 
 LABELS = {
     "onnxruntime_run": "onnxruntime run (floor)",
@@ -137,6 +143,32 @@ def _peers(peers: dict[str, Any]) -> list[str]:
     return lines
 
 
+def peers_markdown(peers: dict[str, Any]) -> str:
+    """The head-to-head as a Markdown table (bench/README.md's), from a results.json's figures."""
+    titles = [title for title, _ in PEER_COLUMNS]
+    lines = [
+        "| server | runtime | protocol | " + " | ".join(titles) + " |",
+        "|---|---|---|" + "---:|" * len(titles),
+    ]
+    for name, target in peers["targets"].items():
+        protocol = "OIP" if target["protocol"].startswith("Open Inference") else "own JSON"
+        cells = " | ".join(cell(peers, name) for _, cell in PEER_COLUMNS)
+        lines.append(f"| {name} | {target['runtime']} | {protocol} | {cells} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.table", description="Print a results file's tables."
+    )
+    parser.add_argument("results", type=Path, nargs="?", default=RESULTS_PATH)
+    parser.add_argument("--peers-markdown", action="store_true", help="only the head-to-head, as Markdown")
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text())
+    print(peers_markdown(results["figures"]["peers"]) if args.peers_markdown else render(results))
+    return 0
+
+
 def _section(lines: list[str], title: str, unit: str, ratio: str) -> None:
     lines += ["", f"{title:<58} {unit:>14} {ratio:>16}"]
 
@@ -156,3 +188,7 @@ def _goal_line(goal: dict[str, Any]) -> str:
         direction = "over" if goal["comparison"] == "<=" else "short"
         miss = f"  ({goal['miss_by_fraction']:.0%} {direction})"
     return f"  [{status}] {goal['description']}: {value}{miss}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
