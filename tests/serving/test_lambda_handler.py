@@ -118,7 +118,7 @@ def test_binary_inference_through_a_function_url_event(
     # A Function URL base64-encodes a binary body (isBase64Encoded) and expects a binary answer the
     # same way; the Open Inference Protocol's binary tensor data extension is both.
     rows = np.asarray(holdout["rows"], dtype="<f4")
-    tensor = {"name": "X", "shape": list(rows.shape), "datatype": "FP32"}
+    tensor: dict[str, Any] = {"name": "X", "shape": list(rows.shape), "datatype": "FP32"}
     tensor["parameters"] = {"binary_data_size": rows.nbytes}
     header = json.dumps({"inputs": [tensor], "parameters": {"binary_data_output": True}})
     event = _event("function_url", "POST", "/v2/models/wine-classifier/infer", None)
