@@ -81,19 +81,6 @@ def oip_binary_body(size: int, outputs: list[str]) -> tuple[bytes, int]:
     return encoded + tensor, len(encoded)
 
 
-class LambdaContext:
-    """The attributes handlers read from the real context object."""
-
-    function_name = "bench"
-    memory_limit_in_mb = 2048
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
-
-
 # ---- the cost of invalid input (issue 9): the largest valid request against the worst invalid ones
 def largest_valid_body(feature_names: list[str], max_batch_size: int) -> bytes:
     """The largest valid /predict body, the one the body limit is sized from
