@@ -16,6 +16,7 @@ import aws_cdk as cdk
 
 from infra.common.context import read_settings
 from infra.common.nag import enable_nag
+from infra.common.names import PROJECT_TAG, STACK_NAMES
 from infra.ec2.stack import Ec2Stack
 from infra.ecs.stack import EcsStack
 
@@ -27,12 +28,21 @@ LambdaStack = importlib.import_module("infra.lambda.stack").LambdaStack
 
 
 def build_app(app: cdk.App | None = None) -> cdk.App:
-    """Add the three stacks and the cdk-nag checks to ``app`` (tests pass their own App)."""
+    """Add the three stacks and the cdk-nag checks to ``app`` (tests pass their own App).
+
+    Each stack is named and tagged for its way (CloudFormation copies stack tags to the resources).
+    """
     app = app or cdk.App()
     settings = read_settings(app)
-    Ec2Stack(app, settings, bundle_staging_dir=Path(app.outdir) / "ec2-bundle-source")
-    EcsStack(app, settings)
-    LambdaStack(app, settings)
+    Ec2Stack(
+        app,
+        STACK_NAMES["ec2"],
+        settings=settings,
+        bundle_staging_dir=Path(app.outdir) / "ec2-bundle-source",
+        tags={"Project": PROJECT_TAG, "Way": "ec2"},
+    )
+    EcsStack(app, STACK_NAMES["ecs"], settings=settings, tags={"Project": PROJECT_TAG, "Way": "ecs"})
+    LambdaStack(app, STACK_NAMES["lambda"], settings=settings, tags={"Project": PROJECT_TAG, "Way": "lambda"})
     enable_nag(app)
     return app
 

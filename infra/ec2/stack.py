@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 import shutil
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_autoscaling as autoscaling
@@ -45,13 +45,17 @@ def user_data_exports(params: dict[str, str]) -> str:
 
 
 class Ec2Stack(cdk.Stack):
-    def __init__(self, scope: Construct, settings: Settings, bundle_staging_dir: Path) -> None:
-        super().__init__(
-            scope,
-            names.STACK_NAMES["ec2"],
-            description="One Model, Three Ways: the app as a systemd service on EC2 instances behind an ALB",
-            tags={"Project": names.PROJECT_TAG, "Way": "ec2"},
-        )
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        bundle_staging_dir: Path,
+        **kwargs: Any,
+    ) -> None:
+        description = "One Model, Three Ways: the app as a systemd service on EC2 instances behind an ALB"
+        super().__init__(scope, construct_id, description=description, **kwargs)
 
         # Network and load balancer: public subnets, no NAT, an ALB for the allowed CIDR whose target
         # group checks /ready (infra/common/load_balanced.py, shared with the ECS stack).

@@ -7,6 +7,8 @@ predict"). A deployment whose tasks never turn healthy rolls back; CPU load scal
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -21,13 +23,9 @@ from serving.config import workers_for
 
 
 class EcsStack(cdk.Stack):
-    def __init__(self, scope: Construct, settings: Settings) -> None:
-        super().__init__(
-            scope,
-            names.STACK_NAMES["ecs"],
-            description="One Model, Three Ways: the app as a Fargate service behind an ALB",
-            tags={"Project": names.PROJECT_TAG, "Way": "ecs"},
-        )
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
+        description = "One Model, Three Ways: the app as a Fargate service behind an ALB"
+        super().__init__(scope, construct_id, description=description, **kwargs)
 
         # Network and load balancer: public subnets, no NAT, an ALB for the allowed CIDR whose target
         # group checks /ready (infra/common/load_balanced.py, shared with the EC2 stack).

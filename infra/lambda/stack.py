@@ -10,6 +10,8 @@ Note: `lambda` is a Python keyword, so this module is loaded with
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -21,13 +23,9 @@ from infra.common.context import Settings
 
 
 class LambdaStack(cdk.Stack):
-    def __init__(self, scope: Construct, settings: Settings) -> None:
-        super().__init__(
-            scope,
-            names.STACK_NAMES["lambda"],
-            description="One Model, Three Ways: the app as a container-image Lambda function, by its URL",
-            tags={"Project": names.PROJECT_TAG, "Way": "lambda"},
-        )
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
+        description = "One Model, Three Ways: the app as a container-image Lambda function with a URL"
+        super().__init__(scope, construct_id, description=description, **kwargs)
 
         # Logs: our own log group, so retention is explicit and `cdk destroy` removes it.
         log_group = logs.LogGroup(

@@ -316,7 +316,7 @@ def test_ecs_task_of_1536_units_runs_two_workers(monkeypatch: pytest.MonkeyPatch
     # Not a Fargate size, so this app leaves out cdk.json's flag that validates the size against AWS's.
     monkeypatch.setattr(sizing, "FARGATE_CPU_UNITS", 1536)
     app = cdk.App()
-    template = Template.from_stack(EcsStack(app, read_settings(app)))
+    template = Template.from_stack(EcsStack(app, "Ecs", settings=read_settings(app)))
     template.has_resource_properties(
         "AWS::ECS::TaskDefinition",
         {
