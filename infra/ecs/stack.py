@@ -15,7 +15,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.common import image, names, sizing
+from infra.common import app_image, names, sizing
 from infra.common.context import Settings
 from infra.common.load_balanced import LoadBalancedNetwork
 from infra.common.nag import acknowledge
@@ -67,10 +67,10 @@ class EcsStack(cdk.Stack):
         container = task_definition.add_container(
             "app",
             image=ecs.ContainerImage.from_asset(
-                image.BUILD_CONTEXT,
+                app_image.BUILD_CONTEXT,
                 target="ecs",
                 platform=settings.image_platform,
-                exclude=image.NOT_IN_BUILD_CONTEXT,
+                exclude=app_image.NOT_IN_BUILD_CONTEXT,
             ),
             port_mappings=[ecs.PortMapping(container_port=sizing.APP_PORT)],
             logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),

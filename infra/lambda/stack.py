@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.common import image, names, sizing
+from infra.common import app_image, names, sizing
 from infra.common.context import Settings
 
 
@@ -52,10 +52,10 @@ class LambdaStack(cdk.Stack):
             "Function",
             description="One Model, Three Ways: FastAPI + onnxruntime via Mangum",
             code=lambda_.DockerImageCode.from_image_asset(
-                image.BUILD_CONTEXT,
+                app_image.BUILD_CONTEXT,
                 target="lambda",
                 platform=settings.image_platform,
-                exclude=image.NOT_IN_BUILD_CONTEXT,
+                exclude=app_image.NOT_IN_BUILD_CONTEXT,
             ),
             architecture=settings.lambda_architecture,
             # 1024 MB: CPU is allotted in proportion to memory, and 1024 MB (~0.58 vCPU) is about one
