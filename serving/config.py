@@ -14,8 +14,6 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Transitional, until loadtests/payloads.py and tests/infra/conftest.py read model.artifacts (C2).
-from model.artifacts import ARTIFACTS_DIR as ARTIFACTS_DIR
 from model.artifacts import metadata_path, model_path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
