@@ -24,7 +24,9 @@ from infra.local.commands import DEPLOYED_ADDRESS, RUNTIME_ENVIRONMENT, lambda_c
 from infra.local.docker import (
     DOCKER,
     base_image,
+    base_image_args,
     container_limits,
+    default_base_image,
     image_size_bytes,
     pip_build_config,
 )
@@ -389,3 +391,17 @@ def test_without_the_fill_a_fresh_tmp_volume_refuses_the_app_user(ecs_image: str
 
 def test_local_limits_are_the_fargate_task_size() -> None:
     assert container_limits() == ["--cpus", "0.5", "--memory", "1024m"]
+
+
+def test_a_build_names_the_base_image_only_when_it_is_not_the_dockerfiles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The Dockerfile's ARG default is the base image's one home: a build restates it nowhere.
+    for configured, expected in [
+        (default_base_image(), []),
+        ("one-model-base:local", ["--build-arg", "BASE_IMAGE=one-model-base:local"]),
+    ]:
+        monkeypatch.setenv("BASE_IMAGE", configured)
+        base_image.cache_clear()
+        assert base_image_args() == expected
+    base_image.cache_clear()
