@@ -36,7 +36,7 @@ class Settings:
     rounds: int
     warmup_s: float
     duration_s: float
-    offered_per_s: float  # the fixed load for the latency figures (batch 1)
+    offered_per_s: float  # the fixed load for the latency figures (batch 1), at most
     latency_s: float
     cold_rounds: int
 
@@ -53,7 +53,6 @@ def measure(settings: Settings) -> dict[str, Any]:
             for name, (peer, _) in targets.items()
         },
         "skipped": skipped,
-        "offered_per_s": settings.offered_per_s,
         **warm,
         "cold_start_s": {name: median(values) for name, values in cold.items()},
         "installed_bytes": {name: venvs.site_packages_bytes(python) for name, (_, python) in targets.items()},
@@ -90,14 +89,14 @@ def _warm(targets: dict[str, tuple[Peer, Path]], settings: Settings, scratch: Pa
                 result = drive(servers[name].port, request, *load, settings.duration_s)
                 samples[name].append(result["requests_per_s"])
             throughput[str(size)] = samples
+        offered = _offered_load(settings.offered_per_s, throughput["1"])
         latency: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         for name in rotated_rounds(list(targets), settings.rounds):
             request = targets[name][0].request(1)
-            latency[name].append(
-                drive(servers[name].port, request, *load, settings.latency_s, settings.offered_per_s)
-            )
+            latency[name].append(drive(servers[name].port, request, *load, settings.latency_s, offered))
         rss = {name: server.peak_rss_bytes() for name, server in servers.items()}
     return {
+        "offered_per_s": offered,
         "requests_per_s": {
             size: {name: median(values) for name, values in samples.items()}
             for size, samples in throughput.items()
@@ -111,6 +110,14 @@ def _warm(targets: dict[str, tuple[Peer, Path]], settings: Settings, scratch: Pa
         },
         "peak_rss_bytes": rss,
     }
+
+
+def _offered_load(ceiling: float, batch_1_rounds: dict[str, list[float]]) -> float:
+    """One load for every server: the profile's, unless the slowest server measured less than twice
+    that at batch 1 in this run (a busy machine); then half of what it measured. A load above a
+    server's capacity only grows its queue, and its p99 with the length of the run."""
+    slowest = min(median(rounds) for rounds in batch_1_rounds.values())
+    return round(min(ceiling, slowest / 2), 1)
 
 
 def _cold(targets: dict[str, tuple[Peer, Path]], rounds: int, scratch: Path) -> dict[str, list[float]]:

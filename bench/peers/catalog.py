@@ -65,7 +65,8 @@ def _fastapi(python: Path, scratch: Path, port: int) -> Launch:
 
 def _kserve(python: Path, scratch: Path, port: int) -> Launch:
     argv = [str(python), "kserve_onnx_server.py", "--http_port", str(port), "--grpc_port", str(free_port())]
-    argv += ["--enable_grpc", "false", "--enable_latency_logging", "false"]
+    # Its per-request access and timing lines off, like every server here but the app.
+    argv += ["--enable_grpc=false", "--enable_latency_logging=false", "--log_config_file=logging.json"]
     return Launch(argv, _onnx_env(), PEERS_DIR / "kserve_onnx")
 
 
