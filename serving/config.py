@@ -35,6 +35,8 @@ def available_cpus(cgroup_root: Path = CGROUP_ROOT, proc_self_cgroup: Path = PRO
     """
     schedulable = float(len(os.sched_getaffinity(0)))
     quota = _cgroup_cpu_quota(cgroup_root, proc_self_cgroup)
+    if quota is None:
+        quota = _cgroup_v1_cpu_quota(cgroup_root)
     return schedulable if quota is None else min(quota, schedulable)
 
 
@@ -61,6 +63,17 @@ def _cgroup_cpu_quota(cgroup_root: Path, proc_self_cgroup: Path) -> float | None
         if level == cgroup_root:
             break
     return min(quotas, default=None)
+
+
+def _cgroup_v1_cpu_quota(cgroup_root: Path) -> float | None:
+    """cgroup v1 (hosts still on it, like Debian's docker.io on this repo's CI): Docker mounts the
+    container's own cgroup at ``cpu/``, whose CFS quota is -1 when unlimited."""
+    try:
+        limit = int((cgroup_root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((cgroup_root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return limit / period if limit > 0 else None
 
 
 class Settings(BaseSettings):

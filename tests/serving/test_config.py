@@ -101,3 +101,19 @@ def test_the_worker_count_comes_from_app_workers_else_the_cpus(monkeypatch: pyte
     monkeypatch.setenv("APP_WORKERS", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize(("cfs_quota_us", "expected"), [("50000", 0.5), ("-1", 3.0)])
+def test_available_cpus_reads_a_cgroup_v1_quota(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfs_quota_us: str, expected: float
+) -> None:
+    """Docker on a cgroup v1 host (this repo's CI) mounts the container's own cgroup at cpu/."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1, 2})
+    cpu = tmp_path / "cgroup" / "cpu"
+    cpu.mkdir(parents=True)
+    (cpu / "cpu.cfs_quota_us").write_text(cfs_quota_us + "\n")
+    (cpu / "cpu.cfs_period_us").write_text("100000\n")
+    proc = tmp_path / "proc-self-cgroup"
+    proc.write_text("4:cpu,cpuacct:/docker/0123abcd\n")  # no "0::" line: not cgroup v2
+
+    assert available_cpus(tmp_path / "cgroup", proc) == expected
