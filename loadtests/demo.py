@@ -35,6 +35,7 @@ from loadtests import signing
 from loadtests.faults.runner import run_faults
 from loadtests.faults.scenarios import FaultSettings
 from loadtests.locust_run import LoadSettings
+from loadtests.protocols import REST
 from loadtests.run import (
     add_load_options,
     exit_on_sigterm,
@@ -114,9 +115,9 @@ def show_predictions(way: str, url: str, count: int = 3) -> None:
     """One real /predict of a few held-out rows, printed beside their true labels (after the
     scenarios, so the cold measurements saw untouched environments)."""
     holdout = json.loads(holdout_path().read_text())
-    body = json.dumps({"instances": holdout["rows"][:count]}).encode()
+    body = json.dumps(REST.body(holdout["rows"][:count])).encode()
     headers = {"content-type": "application/json"}
-    request = signing.request(local_auth(way), "POST", f"{url}/predict", body, headers)
+    request = signing.request(local_auth(way), "POST", f"{url}{REST.path}", body, headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
     for prediction, truth in zip(answer["predictions"], holdout["labels"], strict=False):

@@ -105,9 +105,12 @@ PROTOCOL_NAMES: Final = ("rest", "oip")
 DEFAULT_PROTOCOL: Final = "rest"
 
 
+REST: Final = Rest()
+
+
 def protocol(name: str) -> WireProtocol:
     if name == "rest":
-        return Rest()
+        return REST
     if name == "oip":
         return open_inference()
     raise ValueError(f"unknown protocol {name!r}; expected one of {PROTOCOL_NAMES}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtests.payloads import load_holdout
+from loadtests.protocols import REST
 
 COLD_TOKEN_VARIABLE = "LOADTEST_COLD_START_TOKEN"
 
@@ -37,12 +38,11 @@ class Forced:
 
 def predict_succeeds(endpoint_url: str, timeout: float = 10.0) -> Probe:
     """A probe: True when POST {endpoint}/predict with one held-out row answers 200."""
-    body = json.dumps({"instances": load_holdout().rows[:1]}).encode()
+    body = json.dumps(REST.body(load_holdout().rows[:1])).encode()
 
     def probe() -> bool:
-        request = urllib.request.Request(
-            f"{endpoint_url}/predict", data=body, headers={"content-type": "application/json"}, method="POST"
-        )
+        headers = {"content-type": "application/json"}
+        request = urllib.request.Request(f"{endpoint_url}{REST.path}", body, headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return bool(response.status == 200)
