@@ -82,7 +82,7 @@ class OpenInference:
         if not isinstance(outputs, list) or not all(isinstance(output, dict) for output in outputs):
             return "expected a list of outputs"
         by_name = {output.get("name"): output for output in outputs}
-        if sorted(by_name) != sorted(OIP_OUTPUTS):
+        if set(by_name) != set(OIP_OUTPUTS):
             return f"expected outputs {list(OIP_OUTPUTS)}, got {sorted(map(str, by_name))}"
         expected = {"label": ("INT64", [rows]), "probabilities": ("FP32", [rows, self.classes])}
         for output_name, (datatype, shape) in expected.items():
@@ -101,11 +101,9 @@ def open_inference() -> OpenInference:
     return OpenInference(model_name=card["name"], classes=len(card["classes"]))
 
 
+REST: Final = Rest()
 PROTOCOL_NAMES: Final = ("rest", "oip")
 DEFAULT_PROTOCOL: Final = "rest"
-
-
-REST: Final = Rest()
 
 
 def protocol(name: str) -> WireProtocol:

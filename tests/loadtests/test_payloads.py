@@ -87,6 +87,10 @@ def test_a_valid_oip_answer_passes() -> None:
             "expected outputs ['label', 'probabilities']",
         ),
         (oip_answer(2, label={"shape": [3]}), "label: expected INT64 [2]"),
+        (
+            {**oip_answer(2), "outputs": [{"data": []}, {"name": "label"}]},
+            "expected outputs ['label', 'probabilities']",
+        ),
         (oip_answer(2, label={"datatype": "FP32"}), "label: expected INT64 [2]"),
         (oip_answer(2, probabilities={"data": [0.5] * 5}), "probabilities: expected 6 values"),
         (oip_answer(2, classes=2), "probabilities: expected FP32 [2, 3]"),
