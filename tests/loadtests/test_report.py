@@ -223,12 +223,28 @@ def test_locally_lambda_is_priced_at_the_client_s_mean_and_says_so(report: tuple
 )
 def test_the_report_says_which_protocol_the_load_spoke(name: str, path: str) -> None:
     targets, recorded = recorded_targets()
+    assert recorded.protocol == "rest"  # the recorded `make demo` run spoke /predict
     settings = LoadSettings(**{**recorded.as_dict(), "protocol": name})
     data = report_data("local", "local emulation", "Local.", settings, targets, DEFAULT_PRICES)
     assert data["settings"]["protocol"] == name and path in data["protocol"]
     load = markdown(data).split("## Load")[1]
     assert f"- protocol: {data['protocol']} (`--protocol {name}`)" in load
     assert f"protocol {name}. Report:" in terminal_summary(data, Path("report.md"))
+
+
+def test_a_recorded_oip_run_is_summarized_and_reported_as_one() -> None:
+    """recorded/oip/: the ecs steady run of a real `make demo PROTOCOL=oip`, thinned."""
+    samples = [
+        json.loads(line) for line in (RECORDED / "oip" / "steady" / "samples-1.jsonl").read_text().split()
+    ]
+    assert {s["name"] for s in samples} == {"/v2/models/wine-classifier/infer"}
+    targets, recorded = recorded_targets()
+    targets["ecs"]["steady"] = summarize_steady(RECORDED / "oip" / "steady")
+    settings = LoadSettings(**{**recorded.as_dict(), "protocol": "oip"})
+    data = report_data("local", "local emulation", "Local.", settings, targets, DEFAULT_PRICES)
+    steady = data["targets"]["ecs"]["steady"]
+    assert 0 < steady["requests"] < len(samples) and steady["errors"] == 0  # the hold only, all answers valid
+    assert "Open Inference Protocol" in markdown(data).split("## Load")[1]
 
 
 def test_fargate_workers_follow_the_task_s_cpu_units_as_the_stack_s_do(
