@@ -2,8 +2,8 @@
 # Build the local Debian 12 (bookworm) base image with debootstrap and print its tag.
 #
 # CI (and any machine that reaches package registries but no container registry) cannot pull
-# python:3.11-slim-bookworm. This makes the equivalent from Debian's own packages: a minbase
-# bookworm with CPython 3.11 (python3, python3-venv) and CA certificates, imported into the
+# the Dockerfile's public BASE_IMAGE default (a Python 3.11 bookworm slim image). This makes the
+# equivalent from Debian's own packages: a minbase bookworm with CPython 3.11 (python3, python3-venv) and CA certificates, imported into the
 # local Docker engine. The Dockerfile then builds FROM it via --build-arg BASE_IMAGE=<tag>.
 # The tag carries a hash of this script, so the image is rebuilt only when the recipe changes.
 #
