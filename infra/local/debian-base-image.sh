@@ -4,7 +4,8 @@
 # CI (and any machine that reaches package registries but no container registry) cannot pull
 # the Dockerfile's public BASE_IMAGE default (a Python 3.11 bookworm slim image). This makes the
 # equivalent from Debian's own packages: a minbase bookworm with CPython 3.11 (python3,
-# python3-venv) and CA certificates, imported into the local Docker engine. The Dockerfile then builds FROM it via --build-arg BASE_IMAGE=<tag>.
+# python3-venv) and CA certificates, imported into the local Docker engine. The Dockerfile then
+# builds FROM it via --build-arg BASE_IMAGE=<tag>.
 # The tag carries a hash of this script, so the image is rebuilt only when the recipe changes.
 #
 # Usage: infra/local/debian-base-image.sh            (prints e.g. one-model/debian-base:bookworm-1a2b3c4d5e6f)
