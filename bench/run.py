@@ -41,48 +41,48 @@ class Parameters:
     peers: head_to_head.Settings
 
 
-PROFILES = {
-    "full": Parameters(
-        inprocess_rounds=21,
-        inprocess_seconds=0.15,
-        batch_sizes=(1, 32, 1000),
-        http_connections=8,
-        http_rounds=5,
-        http_warmup_s=0.5,
-        http_duration_s=2.5,
-        cold_start_rounds=11,
-        peers=head_to_head.Settings(
-            peers=tuple(PEERS),
-            batch_sizes=(1, 32),
-            connections=8,
-            rounds=3,
-            warmup_s=0.5,
-            duration_s=2.5,
-            # About a quarter of what the slowest peer (MLServer's scikit-learn runtime) serves at
-            # batch 1 on a quiet 2-core machine (~37/s): every server keeps up, none is queued.
-            offered_per_s=10.0,
-            latency_s=12.0,
-            cold_rounds=5,
-        ),
+FULL = Parameters(
+    inprocess_rounds=21,
+    inprocess_seconds=0.15,
+    batch_sizes=(1, 32, 1000),
+    http_connections=8,
+    http_rounds=5,
+    http_warmup_s=0.5,
+    http_duration_s=2.5,
+    cold_start_rounds=11,
+    peers=head_to_head.Settings(
+        peers=tuple(PEERS),
+        batch_sizes=(1, 32),
+        connections=8,
+        rounds=3,
+        warmup_s=0.5,
+        duration_s=2.5,
+        # About a quarter of what the slowest peer (MLServer's scikit-learn runtime) serves at
+        # batch 1 on a quiet 2-core machine (~37/s): every server keeps up, none is queued.
+        offered_per_s=10.0,
+        latency_s=12.0,
+        cold_rounds=5,
     ),
-    "quick": Parameters(
+)
+PROFILES = {
+    "full": FULL,
+    # Tiny sizes, one round, and the peer that installs quickest: proves it all runs for real.
+    "quick": replace(
+        FULL,
         inprocess_rounds=1,
         inprocess_seconds=0.02,
-        batch_sizes=(1, 32, 1000),
         http_connections=4,
         http_rounds=1,
         http_warmup_s=0.1,
         http_duration_s=0.3,
         cold_start_rounds=1,
-        # The peer that installs quickest, run for real: proves the head-to-head works end to end.
-        peers=head_to_head.Settings(
+        peers=replace(
+            FULL.peers,
             peers=("fastapi_onnx",),
-            batch_sizes=(1, 32),
             connections=4,
             rounds=1,
             warmup_s=0.1,
             duration_s=0.3,
-            offered_per_s=10.0,
             latency_s=1.0,
             cold_rounds=1,
         ),

@@ -1,9 +1,10 @@
 """The naive peer: what public serverless-inference samples do.
 
-FastAPI, the scikit-learn pipeline unpickled at import, a pydantic request model and a sync
-``def`` endpoint (so every request hops to the thread pool). It is given the benefit of the
-doubt where samples differ: one ``predict_proba`` call (not ``predict`` and ``predict_proba``)
-and Mangum with ``lifespan="off"``. The pickle path comes from ``BENCH_NAIVE_MODEL``.
+The FastAPI tutorial's service (``bench/peers/fastapi_onnx/tutorial.py``, the same one the
+idiomatic FastAPI + onnxruntime peer serves) on the scikit-learn pipeline unpickled at import.
+It is given the benefit of the doubt where samples differ: one ``predict_proba`` call (not
+``predict`` and ``predict_proba``) and Mangum with ``lifespan="off"``. The pickle path comes
+from ``BENCH_NAIVE_MODEL``.
 """
 
 from __future__ import annotations
@@ -12,48 +13,18 @@ import os
 
 import joblib
 import numpy as np
-from fastapi import FastAPI
 from mangum import Mangum
-from pydantic import BaseModel
+
+from bench.peers.fastapi_onnx.tutorial import build_app
 
 _bundle = joblib.load(os.environ["BENCH_NAIVE_MODEL"])
 pipeline = _bundle["pipeline"]
-classes: list[str] = _bundle["classes"]
-
-app = FastAPI(title="naive peer")
 
 
-class PredictRequest(BaseModel):
-    instances: list[list[float]]
+def _infer(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    probabilities = pipeline.predict_proba(rows)
+    return probabilities.argmax(axis=1), probabilities
 
 
-class Prediction(BaseModel):
-    label: str
-    probabilities: dict[str, float]
-
-
-class PredictResponse(BaseModel):
-    model_version: str
-    predictions: list[Prediction]
-
-
-@app.post("/predict", response_model=PredictResponse)
-def predict(request: PredictRequest) -> PredictResponse:
-    probabilities = pipeline.predict_proba(np.array(request.instances, dtype=np.float32))
-    return PredictResponse(
-        model_version="naive",
-        predictions=[
-            Prediction(
-                label=classes[int(row.argmax())], probabilities=dict(zip(classes, row.tolist(), strict=True))
-            )
-            for row in probabilities
-        ],
-    )
-
-
-@app.get("/health")
-def health() -> dict[str, str]:
-    return {"status": "ok"}
-
-
+app = build_app(_infer, _bundle["classes"], "naive")
 handler = Mangum(app, lifespan="off")
