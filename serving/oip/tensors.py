@@ -7,6 +7,7 @@ and each output one ``tobytes()``, with no Python object per value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,7 +86,7 @@ def _is_binary(tensor: RequestInput) -> bool:
 
 def _binary_values(tensor: RequestInput, binary: memoryview) -> np.ndarray:
     assert tensor.parameters is not None and tensor.parameters.binary_data_size is not None
-    expected = int(np.prod(tensor.shape)) * LAYOUTS["FP32"].itemsize
+    expected = math.prod(tensor.shape) * LAYOUTS["FP32"].itemsize
     size = tensor.parameters.binary_data_size
     if tensor.data is not None:
         raise InferenceError(400, f"input {tensor.name!r} has both data and binary_data_size")
@@ -112,7 +113,7 @@ def _json_values(tensor: RequestInput, binary: memoryview) -> np.ndarray:
             values = np.asarray(tensor.data, dtype=np.float32)
     except ValueError:  # rows of different lengths
         values = np.empty(0, dtype=np.float32)
-    if values.size != int(np.prod(tensor.shape)) or (values.ndim == 2 and values.shape[1] != tensor.shape[1]):
+    if values.size != math.prod(tensor.shape) or (values.ndim == 2 and values.shape[1] != tensor.shape[1]):
         raise InferenceError(400, f"input {tensor.name!r} data does not fill its shape {tensor.shape}")
     return values.reshape(tensor.shape)
 
