@@ -16,6 +16,8 @@ from infra.common.paths import REPO_ROOT
 
 TRAINING_ONLY = ["sklearn", "scipy", "pandas", "skl2onnx", "onnx", "joblib"]
 NEVER_AT_RUNTIME = ["boto3", "botocore", "locust", "matplotlib", "aws_cdk", "httpx", "pytest", "bench"]
+# The Open Inference Protocol's client is for its users and the tests; the server needs none of it.
+NEVER_AT_RUNTIME += ["tritonclient", "gevent", "geventhttpclient"]
 # A Lambda function has no HTTP server of its own, and no YAML or templates to render.
 NOT_IN_LAMBDA = ["uvicorn", "uvloop", "httptools", "jinja2", "yaml"]
 
