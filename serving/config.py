@@ -26,8 +26,9 @@ def workers_for(cpus: float) -> int:
 
 
 def available_cpus(cgroup_root: Path = CGROUP_ROOT, proc_self_cgroup: Path = PROC_SELF_CGROUP) -> float:
-    """The CPUs this process may use: its cgroup v2 quota (``docker run --cpus``, systemd's
-    CPUQuota=) if one is set, never more than the CPUs it may be scheduled on.
+    """The CPUs this process may use: its cgroup quota (``docker run --cpus``, systemd's
+    CPUQuota=; cgroup v2's cpu.max, else v1's CFS quota) if one is set, never more than the CPUs
+    it may be scheduled on.
 
     The quota caps a process without hiding any CPU (a 1-vCPU container on a 2-CPU host sees
     2), so the affinity count alone would over-count. Fargate does not expose the task's quota
