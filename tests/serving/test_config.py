@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from model.artifacts import MODEL_FILE
 from serving.config import Settings, available_cpus, workers_for
 
 
@@ -17,7 +18,7 @@ def test_settings_come_from_app_prefixed_environment(monkeypatch: pytest.MonkeyP
 
     assert settings.max_batch_size == 64
     assert settings.log_level == "warning"
-    assert settings.model_path.name == "model.onnx"
+    assert settings.model_path.name == MODEL_FILE
 
 
 def test_nonsense_settings_fail_at_start_not_at_first_request(monkeypatch: pytest.MonkeyPatch) -> None:
