@@ -29,6 +29,7 @@ from infra.common.paths import REPO_ROOT
 from infra.common.sizing import Architecture
 from infra.ec2.bundle import UNIT_FILE, write_bundle
 from infra.local.docker import DOCKER, base_image
+from model.artifacts import holdout_path
 from serving.config import Settings, workers_for
 from tests.infra import aws_stand_in
 from tests.infra.conftest import IN_CI, Container, StartContainer, docker, wait_until_ok
@@ -191,7 +192,7 @@ def unit_file_setting(key: str) -> str:
 @pytest.mark.docker
 def test_user_data_installs_a_service_that_answers_over_http(installed: Container) -> None:
     ready = wait_until_ok(installed.url(APP_PORT, "/ready"), installed, timeout=10).json()
-    row = json.loads((REPO_ROOT / "model" / "artifacts" / "holdout.json").read_text())["rows"][0]
+    row = json.loads(holdout_path().read_text())["rows"][0]
 
     response = httpx.post(installed.url(APP_PORT, "/predict"), json={"instances": [row]})
 
