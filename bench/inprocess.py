@@ -101,12 +101,14 @@ def batch_throughput(sizes: list[int], rounds: int, min_seconds: float) -> dict[
 def _oip_binary_event(size: int, outputs: list[str]) -> dict[str, Any]:
     """A binary infer request (Triton's extension, every output binary) as a Function URL event:
     not a text type, so its body arrives base64-encoded, as on AWS."""
+    from serving.oip.tensors import HEADER_LENGTH
+
     body, header_length = oip_binary_body(size, outputs)
     headers = {
         "host": DOMAIN,
         "content-type": "application/octet-stream",
         "content-length": str(len(body)),
-        "inference-header-content-length": str(header_length),
+        HEADER_LENGTH: str(header_length),
     }
     return function_url_event("POST", oip_infer_path(), body, headers=headers)
 

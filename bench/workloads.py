@@ -12,6 +12,13 @@ import numpy as np
 
 from infra.common.paths import REPO_ROOT
 from model.artifacts import holdout_path, metadata_path
+from serving.oip.schemas import (
+    InferenceRequest,
+    InputParameters,
+    OutputParameters,
+    RequestInput,
+    RequestOutput,
+)
 
 # Bytecode for every child process, cached outside the source tree: the images ship compiled
 # bytecode, so cold starts here should not pay for compiling either.
@@ -44,10 +51,16 @@ def predict_body(size: int = 1) -> bytes:
     return json.dumps({"instances": batch(size)}).encode()
 
 
-# ---- the Open Inference Protocol (KServe v2): one FP32 input tensor "X" of shape [rows, features]
+# ---- the Open Inference Protocol (KServe v2), built with the app's own request models
+@cache
+def model_card() -> dict[str, Any]:
+    card: dict[str, Any] = json.loads(metadata_path().read_text())
+    return card
+
+
 def model_name() -> str:
     """The model's name in the protocol's paths: the model card's."""
-    name: str = json.loads(metadata_path().read_text())["name"]
+    name: str = model_card()["name"]
     return name
 
 
@@ -55,17 +68,19 @@ def oip_infer_path() -> str:
     return f"/v2/models/{model_name()}/infer"
 
 
-def _oip_input(size: int) -> dict[str, Any]:
-    return {"name": "X", "shape": [size, len(holdout_rows()[0])], "datatype": "FP32"}
+def _oip_input(size: int, **fields: Any) -> RequestInput:
+    """The model's one input tensor (its name from the card), FP32 [size, features]."""
+    card_input = model_card()["input"]
+    shape = [size, len(card_input["feature_names"])]
+    return RequestInput(name=card_input["name"], shape=shape, datatype="FP32", **fields)
 
 
 def oip_json_body(size: int = 1, outputs: list[str] | None = None) -> bytes:
     """An infer request with the tensor as JSON ``data`` (flat, row-major), as tritonclient sends it."""
     data = [value for row in batch(size) for value in row]
-    body: dict[str, Any] = {"inputs": [_oip_input(size) | {"data": data}]}
-    if outputs:
-        body["outputs"] = [{"name": name} for name in outputs]
-    return json.dumps(body).encode()
+    requested = [RequestOutput(name=name) for name in outputs] if outputs else None
+    request = InferenceRequest(inputs=[_oip_input(size, data=data)], outputs=requested)
+    return request.model_dump_json(exclude_none=True).encode()
 
 
 def oip_binary_body(size: int, outputs: list[str]) -> tuple[bytes, int]:
@@ -73,11 +88,11 @@ def oip_binary_body(size: int, outputs: list[str]) -> tuple[bytes, int]:
     little-endian bytes; every output asked for as binary too. Returns (body, header length), the
     length going in the Inference-Header-Content-Length header."""
     tensor = batch_array(size).astype("<f4").tobytes()
-    header = {
-        "inputs": [_oip_input(size) | {"parameters": {"binary_data_size": len(tensor)}}],
-        "outputs": [{"name": name, "parameters": {"binary_data": True}} for name in outputs],
-    }
-    encoded = json.dumps(header).encode()
+    header = InferenceRequest(
+        inputs=[_oip_input(size, parameters=InputParameters(binary_data_size=len(tensor)))],
+        outputs=[RequestOutput(name=name, parameters=OutputParameters(binary_data=True)) for name in outputs],
+    )
+    encoded = header.model_dump_json(exclude_none=True).encode()
     return encoded + tensor, len(encoded)
 
 
