@@ -9,10 +9,11 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends, Response
 
 from serving.dependencies import ModelDep, require_json
+from serving.json_body import OrjsonRoute
 from serving.model import get_model
 from serving.schemas import FEATURE_NAMES, PredictRequest, PredictResponse
 
-router = APIRouter(tags=["predict"])
+router = APIRouter(tags=["predict"], route_class=OrjsonRoute)
 
 _ERROR = {"description": "A JSON object whose `detail` names the problem."}
 _example = get_model().card["example_instances"]
