@@ -5,7 +5,7 @@ count), ``model`` (the ONNX session), ``routes/`` (``predict``: this app's JSON 
 ``oip``: the Open Inference Protocol, with ``oip/``; ``health``), ``json_body`` (/predict's
 JSON parser: the one departure from FastAPI's defaults, and its measured gain), ``schemas``
 and ``errors`` (what a request may be, and how a bad one is answered), ``middleware/`` (one
-job each: body
-limit, body timeout, telemetry), ``logs`` and ``metrics``; then the entry points: ``server``
-(uvicorn, with ``http_protocol``'s header timeout) and ``lambda_handler`` (Mangum).
+job each: body limit, body timeout, telemetry), ``logs`` and ``metrics``; then the entry
+points: ``server`` (uvicorn, with ``http_protocol``'s header timeout) and ``lambda_handler``
+(Mangum).
 """
