@@ -1,7 +1,7 @@
 """Run every benchmark in one go, write ``bench/results.json`` and print the table.
 
-Profiles: ``full`` (``make bench``, a few minutes) and ``quick`` (tiny sizes: proves the bench
-runs end to end; its numbers mean little).
+Profiles: ``full`` (``make bench``, about ten minutes, every peer) and ``quick`` (tiny sizes and
+one peer: proves the bench runs end to end; its numbers mean little).
 """
 
 from __future__ import annotations
