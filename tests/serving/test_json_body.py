@@ -34,7 +34,12 @@ def _parse(body: bytes) -> Any:
         return {"type": "http.request", "body": body, "more_body": False}
 
     request = OrjsonRequest({"type": "http", "method": "POST", "headers": []}, receive)
-    return asyncio.run(request.json())
+    # A loop of its own: asyncio.run would leave the thread with none for Mangum's tests.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(request.json())
+    finally:
+        loop.close()
 
 
 @pytest.mark.parametrize("body", BODIES.values(), ids=BODIES.keys())
