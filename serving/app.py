@@ -6,6 +6,8 @@ process is ready before its first request in every deployment), middleware and r
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
@@ -45,3 +47,10 @@ app.add_middleware(
     max_body_bytes=settings.max_body_bytes or body_limit(model.feature_names, settings.max_batch_size),
 )
 app.add_middleware(TelemetryMiddleware, model_version=model.version)
+
+# What is built by now lives as long as the process (the model, the routes, pydantic's
+# validators: some 65,000 objects). gc.freeze() moves it out of the collector's sight, so the
+# collections that a large request's allocations trigger stop walking it again and again.
+# Measured (bench.inprocess's batch rounds, three runs each): JSON /predict at 1,000 rows went
+# from 0.30-0.33x to 0.37-0.40x raw onnxruntime.
+gc.freeze()
