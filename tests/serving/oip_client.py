@@ -13,6 +13,20 @@ import tritonclient.http as triton
 OUTPUTS = ("label", "probabilities")
 
 
+def model_metadata(card: dict[str, Any]) -> dict[str, Any]:
+    """What GET /v2/models/{name} must answer for the model card ``card``: the ONNX graph's tensors."""
+    return {
+        "name": card["name"],
+        "versions": [card["version"]],
+        "platform": "onnxruntime_onnx",
+        "inputs": [{"name": "X", "datatype": "FP32", "shape": [-1, 13]}],
+        "outputs": [
+            {"name": "label", "datatype": "INT64", "shape": [-1]},
+            {"name": "probabilities", "datatype": "FP32", "shape": [-1, 3]},
+        ],
+    }
+
+
 def check_the_protocol(url: str, metadata: dict[str, Any], rows: np.ndarray) -> None:
     """``url`` is host:port. Liveness, readiness, metadata, then inference with binary data off
     and on, whose labels must equal /predict's for the same rows."""
@@ -21,16 +35,7 @@ def check_the_protocol(url: str, metadata: dict[str, Any], rows: np.ndarray) -> 
     try:
         assert client.is_server_live()
         assert client.is_model_ready(name)
-        assert client.get_model_metadata(name) == {
-            "name": name,
-            "versions": [metadata["version"]],
-            "platform": "onnxruntime_onnx",
-            "inputs": [{"name": "X", "datatype": "FP32", "shape": [-1, 13]}],
-            "outputs": [
-                {"name": "label", "datatype": "INT64", "shape": [-1]},
-                {"name": "probabilities", "datatype": "FP32", "shape": [-1, 3]},
-            ],
-        }
+        assert client.get_model_metadata(name) == model_metadata(metadata)
         expected = _predict_labels(url, rows)
         for binary_data in (False, True):
             tensor = triton.InferInput("X", list(rows.shape), "FP32")

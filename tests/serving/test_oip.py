@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from serving.config import get_settings
+from tests.serving.oip_client import model_metadata
 
 HEADER_LENGTH = "inference-header-content-length"
 
@@ -76,20 +77,12 @@ def test_health_and_server_metadata(client: TestClient, metadata: dict[str, Any]
 
 
 def test_model_metadata_is_the_onnx_graphs(client: TestClient, metadata: dict[str, Any]) -> None:
+    assert metadata["name"] == "wine-classifier"  # the model name clients address
     for path in (
         f"/v2/models/{metadata['name']}",
         f"/v2/models/{metadata['name']}/versions/{metadata['version']}",
     ):
-        assert client.get(path).json() == {
-            "name": "wine-classifier",
-            "versions": [metadata["version"]],
-            "platform": "onnxruntime_onnx",
-            "inputs": [{"name": "X", "datatype": "FP32", "shape": [-1, 13]}],
-            "outputs": [
-                {"name": "label", "datatype": "INT64", "shape": [-1]},
-                {"name": "probabilities", "datatype": "FP32", "shape": [-1, 3]},
-            ],
-        }
+        assert client.get(path).json() == model_metadata(metadata)
 
 
 def test_model_readiness(
