@@ -18,7 +18,6 @@ from typing import Any
 
 from infra.common import sizing
 from infra.common.sizing import Architecture
-from loadtests.sizing import fargate_vcpus
 
 DEFAULT_PRICES = Path(__file__).resolve().parent / "prices.json"
 BILLED = "mean billed duration (the function's CloudWatch REPORT lines)"
@@ -37,7 +36,7 @@ def hourly_cost(way: str, arch: Architecture, prices: dict[str, Any]) -> float:
         return ipv4
     if way == "ecs":
         fargate = prices["fargate"]
-        task = fargate_vcpus() * fargate["per_vcpu_hour"][arch]
+        task = sizing.fargate_vcpus() * fargate["per_vcpu_hour"][arch]
         task += sizing.FARGATE_MEMORY_MIB / 1024 * fargate["per_gb_hour"][arch]
         return task * sizing.FARGATE_MIN_TASKS + alb + ipv4
     if way == "ec2":

@@ -47,13 +47,9 @@ def host_architecture(machine: str | None = None) -> Architecture:
     return MACHINE_ARCHITECTURE[machine]
 
 
-def fargate_vcpus() -> float:
-    return sizing.FARGATE_CPU_UNITS / 1024
-
-
 def fargate_workers() -> int:
     """The workers one Fargate task runs: the ECS stack's APP_WORKERS (1,536 CPU units: 2)."""
-    return workers_for(fargate_vcpus())
+    return workers_for(sizing.fargate_vcpus())
 
 
 def lambda_vcpus() -> float:
@@ -93,9 +89,9 @@ def compute(
                 f"a {kind} has {per_instance} vCPUs)"
             )
     elif way == "ecs":
-        vcpus = fargate_vcpus() * sizing.FARGATE_MIN_TASKS
+        vcpus = sizing.fargate_vcpus() * sizing.FARGATE_MIN_TASKS
         basis = (
-            f"{sizing.FARGATE_MIN_TASKS} task x {fargate_vcpus():g} vCPU, {fargate_workers()} "
+            f"{sizing.FARGATE_MIN_TASKS} task x {sizing.fargate_vcpus():g} vCPU, {fargate_workers()} "
             "uvicorn worker(s) (the minimum; autoscaling may add tasks)"
         )
     else:

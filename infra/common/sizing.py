@@ -38,6 +38,7 @@ EC2_BOOT_SIGNAL_TIMEOUT_MINUTES: Final = 15
 FARGATE_CPU_UNITS: Final = 512
 FARGATE_MEMORY_MIB: Final = 1024
 FARGATE_MIN_TASKS: Final = 1
+
 FARGATE_MAX_TASKS: Final = 4
 # Both autoscaled ways track the same CPU target so their scale-out behaviour is comparable.
 TARGET_CPU_PERCENT: Final = 60
@@ -45,3 +46,9 @@ TARGET_CPU_PERCENT: Final = 60
 LAMBDA_MEMORY_MB: Final = 1024
 LAMBDA_TIMEOUT_SECONDS: Final = 15
 LAMBDA_MB_PER_VCPU: Final = 1769
+
+
+def fargate_vcpus() -> float:
+    """A task's vCPUs: Fargate sizes CPU in units, 1,024 to the vCPU (read at call time, so a test
+    that sets FARGATE_CPU_UNITS sees its own size)."""
+    return FARGATE_CPU_UNITS / 1024

@@ -307,7 +307,7 @@ def test_ecs_task_runs_one_worker_per_vcpu_of_its_size(synth: Synthesis) -> None
     # The app cannot count a Fargate task's share of the host's CPUs, so the stack states it: the
     # same rule (serving.config.workers_for) as every local run and the server's own default.
     assert container["Environment"] == [
-        {"Name": "APP_WORKERS", "Value": str(workers_for(sizing.FARGATE_CPU_UNITS / 1024))}
+        {"Name": "APP_WORKERS", "Value": str(workers_for(sizing.fargate_vcpus()))}
     ]
 
 
