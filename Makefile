@@ -73,8 +73,20 @@ $(SAM_VENV)/.installed-$(SAM_CLI_VERSION): | $(VENV)/.installed
 .PHONY: sam-cli
 sam-cli: $(SAM_VENV)/.installed-$(SAM_CLI_VERSION) ## Install the SAM CLI into .cache/sam-cli (for the deploy-tool tests)
 
+# checkov (test_checkov runs its two ALB TLS checks on the templates), in its own venv like the SAM CLI.
+CHECKOV_VENV := .cache/checkov
+CHECKOV_VERSION := 3.3.30
+
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION): | $(VENV)/.installed
+	rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(BIN)/uv pip install -q --python $(CHECKOV_VENV)/bin/python "checkov==$(CHECKOV_VERSION)"
+	touch $@
+
+.PHONY: checkov
+checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) ## Install checkov into .cache/checkov (for test_checkov)
+
 .PHONY: test
-test: $(MODEL) sam-cli ## Lint, then run the whole test suite
+test: $(MODEL) sam-cli checkov ## Lint, then run the whole test suite
 	$(MAKE) lint
 	$(BIN)/pytest
 

@@ -6,6 +6,7 @@ A bad value fails synth with a one-line reason, before any construct is built.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,7 +30,24 @@ CONTEXT_DEFAULTS: Final[dict[str, str]] = {
     # A number caps the function's environments (and reserves them out of the account's pool);
     # "none" deploys on any account: AWS keeps 100 unreserved, and new accounts may have only 10.
     "lambdaReservedConcurrency": "none",
+    # An ACM certificate's ARN gives both ALBs an HTTPS listener (HTTP redirects to it); domainName is
+    # the host name it covers, which the user's DNS points at the ALB. Empty: plain HTTP, warned at synth.
+    "certificateArn": "",
+    "domainName": "",
 }
+
+# arn:<partition>:acm:<region>:<account>:certificate/<id>; the deploy preflight checks region and status.
+CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+")
+# A DNS host name of at least two labels (RFC 1123); a wildcard certificate still serves one name here.
+HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+@dataclass(frozen=True)
+class Https:
+    """An ALB's HTTPS: the ACM certificate and the host name it covers (the endpoint's name)."""
+
+    certificate_arn: str
+    domain_name: str
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,7 @@ class Settings:
     architecture: Architecture
     function_url_auth: FunctionUrlAuth
     lambda_reserved_concurrency: int | None
+    https: Https | None = None  # None: the ALBs listen on plain HTTP only
 
     # One `architecture` sets what each service runs and what Docker builds, so they cannot disagree.
     @property
@@ -62,6 +81,7 @@ def read_settings(scope: Construct) -> Settings:
         architecture=_parse_architecture(_context(scope, "architecture")),
         function_url_auth=_parse_function_url_auth(_context(scope, "functionUrlAuth")),
         lambda_reserved_concurrency=_parse_reserved_concurrency(_context(scope, "lambdaReservedConcurrency")),
+        https=_parse_https(_context(scope, "certificateArn"), _context(scope, "domainName")),
     )
 
 
@@ -101,3 +121,21 @@ def _parse_reserved_concurrency(value: str) -> int | None:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"lambdaReservedConcurrency={value!r}: use a positive integer or 'none'")
     return int(value)
+
+
+def _parse_https(certificate_arn: str, domain_name: str) -> Https | None:
+    """Both or neither: a certificate serves a host name, and the ALB's own DNS name is never on it."""
+    if not certificate_arn and not domain_name:
+        return None
+    if not CERTIFICATE_ARN.fullmatch(certificate_arn):
+        raise ValueError(
+            f"certificateArn={certificate_arn!r}: use an ACM certificate ARN "
+            "(arn:aws:acm:<region>:<account>:certificate/<id>) together with domainName"
+        )
+    name = domain_name.lower().rstrip(".")
+    if not HOST_NAME.fullmatch(name):
+        raise ValueError(
+            f"domainName={domain_name!r}: use the host name the certificate covers, such as "
+            "api.example.com (your DNS points it at the load balancer)"
+        )
+    return Https(certificate_arn, name)

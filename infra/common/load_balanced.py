@@ -6,6 +6,10 @@
 
 The one place the health check is wired: the target group checks READY_PATH, and a target takes
 traffic only while it answers 200 (the model loads at import, so /ready means "can predict").
+
+With ``https=Https(certificate_arn, domain_name)`` the ALB serves HTTPS on 443 with that ACM
+certificate and answers HTTP on 80 with a redirect only; ``url`` is then ``https://<domain_name>``.
+Without it, the endpoint is plain HTTP and synth says so in a warning.
 """
 
 from __future__ import annotations
@@ -18,12 +22,20 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from infra.common import sizing
+from infra.common.context import Https
 from infra.common.nag import acknowledge
+
+# TLS 1.2 minimum, TLS 1.3 and hybrid post-quantum key exchange preferred: ELB's named policy
+# ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09, the one AWS recommends (the ELB guide's "Security
+# policies for your Application Load Balancer", read 2026-12-04). Set, because CloudFormation's
+# default is ELBSecurityPolicy-2016-08 (TLS 1.0).
+TLS_POLICY = elbv2.SslPolicy.TLS13_12_RES_PQ
+HTTPS_PORT = 443
 
 
 class LoadBalancedNetwork(Construct):
-    """A VPC of public subnets (no NAT) and an internet-facing ALB that admits HTTP from one CIDR and
-    forwards it to one target group on ``app_port``."""
+    """A VPC of public subnets (no NAT) and an internet-facing ALB that admits HTTP (and HTTPS, given a
+    certificate) from one CIDR and forwards it to one target group on ``app_port``."""
 
     def __init__(
         self,
@@ -31,10 +43,12 @@ class LoadBalancedNetwork(Construct):
         construct_id: str,
         *,
         allowed_ingress_cidr: str,
+        https: Https | None = None,
         app_port: int = sizing.APP_PORT,
         health_check_path: str = sizing.READY_PATH,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.https = https
 
         # VPC: two AZs (the ALB needs two), public subnets only, no NAT gateway. A NAT gateway costs
         # ~$33/month per AZ before a byte moves; instead the instances and tasks get public IPs for their
@@ -62,6 +76,8 @@ class LoadBalancedNetwork(Construct):
             self, "AlbSecurityGroup", vpc=self.vpc, description="ALB: HTTP from the allowed CIDR only"
         )
         security_group.add_ingress_rule(peer, ec2.Port.tcp(80), "HTTP from allowedIngressCidr")
+        if https:
+            security_group.add_ingress_rule(peer, ec2.Port.tcp(HTTPS_PORT), "HTTPS from allowedIngressCidr")
         if network.prefixlen == 0:
             acknowledge(
                 security_group,
@@ -107,13 +123,44 @@ class LoadBalancedNetwork(Construct):
             ),
         )
 
-        # Listener: port 80 to the target group. open=False: the security group above already decides
-        # who may connect. Adding a target opens its security group to the ALB's, on app_port only.
-        self.load_balancer.add_listener(
-            "Http", port=80, open=False, default_target_groups=[self.target_group]
-        )
+        # Listeners. open=False: the security group above already decides who may connect. Adding a
+        # target opens its security group to the ALB's, on app_port only.
+        if https is None:
+            # Port 80 to the target group: requests and predictions cross the network in clear text.
+            self.load_balancer.add_listener(
+                "Http", port=80, open=False, default_target_groups=[self.target_group]
+            )
+            cdk.Annotations.of(self.load_balancer).add_warning_v2(
+                "one-model:plain-http",
+                "No certificateArn: the endpoint is plain HTTP, so requests and predictions cross the "
+                "internet unencrypted; pass CERTIFICATE_ARN and DOMAIN_NAME for HTTPS (docs/deploy.md).",
+            )
+        else:
+            # HTTPS on 443 to the target group, with the certificate and a named TLS policy.
+            self.load_balancer.add_listener(
+                "Https",
+                port=HTTPS_PORT,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_arn(https.certificate_arn)],
+                ssl_policy=TLS_POLICY,
+                open=False,
+                default_target_groups=[self.target_group],
+            )
+            # Port 80 only redirects. Same construct id as the plain listener: adding a certificate to
+            # a deployed stack updates that listener in place (a second one on port 80 would clash).
+            self.load_balancer.add_listener(
+                "Http",
+                port=80,
+                open=False,
+                default_action=elbv2.ListenerAction.redirect(
+                    protocol="HTTPS", port=str(HTTPS_PORT), permanent=True
+                ),
+            )
 
     @property
     def url(self) -> str:
-        """The endpoint's base URL (the EndpointUrl output)."""
+        """The endpoint's base URL (the EndpointUrl output): the certificate's host name over HTTPS,
+        else the ALB's own DNS name over HTTP."""
+        if self.https:
+            return f"https://{self.https.domain_name}"
         return f"http://{self.load_balancer.load_balancer_dns_name}"

@@ -39,6 +39,11 @@ OUTPUT_SERVICE_NAME: Final = "ServiceName"  # ecs
 OUTPUT_FUNCTION_NAME: Final = "FunctionName"  # lambda
 OUTPUT_FUNCTION_URL_AUTH: Final = "FunctionUrlAuthType"  # lambda: one of FunctionUrlAuth
 OUTPUT_LOG_GROUP_NAME: Final = "LogGroupName"  # all three: where the app's log lines go
+# ec2 and ecs with a certificate (certificateArn): EndpointUrl is then https://<DomainName>, the host
+# name the certificate covers, which the user's DNS points at LoadBalancerDnsName.
+OUTPUT_DOMAIN_NAME: Final = "DomainName"
+OUTPUT_LOAD_BALANCER_DNS_NAME: Final = "LoadBalancerDnsName"
+OUTPUTS_WITH_HTTPS: Final = (OUTPUT_DOMAIN_NAME, OUTPUT_LOAD_BALANCER_DNS_NAME)
 
 _EVERY_WAY: Final = (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_ARCHITECTURE, OUTPUT_LOG_GROUP_NAME)
 OUTPUTS_BY_WAY: Final[dict[Way, tuple[str, ...]]] = {

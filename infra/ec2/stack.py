@@ -59,7 +59,9 @@ class Ec2Stack(cdk.Stack):
 
         # Network and load balancer: public subnets, no NAT, an ALB for the allowed CIDR whose target
         # group checks /ready (infra/common/load_balanced.py, shared with the ECS stack).
-        web = LoadBalancedNetwork(self, "Web", allowed_ingress_cidr=settings.allowed_ingress_cidr)
+        web = LoadBalancedNetwork(
+            self, "Web", allowed_ingress_cidr=settings.allowed_ingress_cidr, https=settings.https
+        )
 
         # The bundle: app + model + runtime requirements, laid out by bundle.py and uploaded by
         # `cdk deploy` to the bootstrap asset bucket (a directory is uploaded as one .zip).
@@ -208,6 +210,11 @@ class Ec2Stack(cdk.Stack):
         # Outputs: what the load tests read (infra/common/names.py OUTPUTS_BY_WAY["ec2"]).
         cdk.CfnOutput(self, names.OUTPUT_ENDPOINT_URL, value=web.url)
         cdk.CfnOutput(self, names.OUTPUT_WAY, value="ec2")
+        if web.https:  # the host name EndpointUrl serves, and the ALB name the user's DNS points it at
+            cdk.CfnOutput(self, names.OUTPUT_DOMAIN_NAME, value=web.https.domain_name)
+            cdk.CfnOutput(
+                self, names.OUTPUT_LOAD_BALANCER_DNS_NAME, value=web.load_balancer.load_balancer_dns_name
+            )
         cdk.CfnOutput(self, names.OUTPUT_ARCHITECTURE, value=settings.architecture)
         cdk.CfnOutput(self, names.OUTPUT_LOG_GROUP_NAME, value=log_group.log_group_name)
         cdk.CfnOutput(self, names.OUTPUT_ASG_NAME, value=asg.auto_scaling_group_name)

@@ -1,8 +1,9 @@
 """The app as a container: the Dockerfile's `ecs` target, a Fargate service behind an ALB.
 
-The image runs `python -m serving` (uvicorn) on APP_PORT; the ALB forwards port 80 to the tasks and sends
-traffic only to tasks whose /ready answers 200 (the model is loaded at import, so /ready means "can
-predict"). A deployment whose tasks never turn healthy rolls back; CPU load scales the task count.
+The image runs `python -m serving` (uvicorn) on APP_PORT; the ALB forwards port 80 (with a certificate,
+443, and 80 redirects) to the tasks and sends traffic only to tasks whose /ready answers 200 (the model
+is loaded at import, so /ready means "can predict"). A deployment whose tasks never turn healthy rolls
+back; CPU load scales the task count.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ class EcsStack(cdk.Stack):
 
         # Network and load balancer: public subnets, no NAT, an ALB for the allowed CIDR whose target
         # group checks /ready (infra/common/load_balanced.py, shared with the EC2 stack).
-        web = LoadBalancedNetwork(self, "Web", allowed_ingress_cidr=settings.allowed_ingress_cidr)
+        web = LoadBalancedNetwork(
+            self, "Web", allowed_ingress_cidr=settings.allowed_ingress_cidr, https=settings.https
+        )
 
         # Cluster: Fargate only, so there are no instances to manage.
         cluster = ecs.Cluster(self, "Cluster", vpc=web.vpc)
@@ -131,6 +134,11 @@ class EcsStack(cdk.Stack):
         # Outputs: what the load tests read (infra/common/names.py OUTPUTS_BY_WAY["ecs"]).
         cdk.CfnOutput(self, names.OUTPUT_ENDPOINT_URL, value=web.url)
         cdk.CfnOutput(self, names.OUTPUT_WAY, value="ecs")
+        if web.https:  # the host name EndpointUrl serves, and the ALB name the user's DNS points it at
+            cdk.CfnOutput(self, names.OUTPUT_DOMAIN_NAME, value=web.https.domain_name)
+            cdk.CfnOutput(
+                self, names.OUTPUT_LOAD_BALANCER_DNS_NAME, value=web.load_balancer.load_balancer_dns_name
+            )
         cdk.CfnOutput(self, names.OUTPUT_ARCHITECTURE, value=settings.architecture)
         cdk.CfnOutput(self, names.OUTPUT_LOG_GROUP_NAME, value=log_group.log_group_name)
         cdk.CfnOutput(self, names.OUTPUT_CLUSTER_NAME, value=cluster.cluster_name)

@@ -83,11 +83,13 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
 
 
 # Every non-default branch of the context at once: `-c architecture=arm64 -c functionUrlAuth=NONE
-# -c lambdaReservedConcurrency=10`.
+# -c lambdaReservedConcurrency=10 -c certificateArn=... -c domainName=...` (HTTPS on the ALBs).
 ALTERNATIVE_CONTEXT: dict[str, str] = {
     "architecture": "arm64",
     "functionUrlAuth": "NONE",
     "lambdaReservedConcurrency": "10",
+    "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+    "domainName": "predict.example.com",
 }
 
 

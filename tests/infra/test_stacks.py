@@ -462,7 +462,91 @@ def test_function_url_auth_none_is_opt_in_public_and_warned(
     ((path, text),) = _warnings(alt)
     assert path == f"{names.STACK_NAMES['lambda']}/Function/FunctionUrl"
     assert "anyone with the URL can invoke" in text
-    assert _warnings(synth) == []
+    # The default synth warns only that the ALBs speak plain HTTP (see the HTTPS tests below).
+    assert [path for path, _ in _warnings(synth)] == [
+        f"{names.STACK_NAMES[w]}/Web/Alb" for w in ("ec2", "ecs")
+    ]
+
+
+# ---------------------------------------------------------------- HTTPS on the ALBs (both synths)
+def _listeners(synth: Synthesis, way: names.Way) -> dict[int, dict[str, Any]]:
+    listeners = _resources(synth, way, "AWS::ElasticLoadBalancingV2::Listener")
+    return {listener["Port"]: listener for listener in listeners}
+
+
+def _alb_ingress_ports(synth: Synthesis, way: names.Way) -> dict[int, str]:
+    (alb,) = _resources(synth, way, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    ((alb_group_id, _),) = (group["Fn::GetAtt"] for group in alb["SecurityGroups"])
+    rules = synth.templates[way]["Resources"][alb_group_id]["Properties"]["SecurityGroupIngress"]
+    assert all(rule["FromPort"] == rule["ToPort"] and rule["IpProtocol"] == "tcp" for rule in rules)
+    return {rule["FromPort"]: rule["CidrIp"] for rule in rules}
+
+
+@pytest.mark.parametrize("way", ["ec2", "ecs"])
+def test_without_a_certificate_the_alb_serves_plain_http_and_synth_warns(
+    synth: Synthesis, way: names.Way
+) -> None:
+    assert synth.context["architecture"] == "x86_64" and not synth.context["certificateArn"]
+    listeners = _listeners(synth, way)
+    assert set(listeners) == {80}
+    assert listeners[80]["Protocol"] == "HTTP"
+    assert [action["Type"] for action in listeners[80]["DefaultActions"]] == ["forward"]
+    assert _alb_ingress_ports(synth, way) == {80: synth.context["allowedIngressCidr"]}
+    url = _literal_text(synth.templates[way]["Outputs"][names.OUTPUT_ENDPOINT_URL]["Value"])
+    assert url.startswith("http://")
+    assert not set(names.OUTPUTS_WITH_HTTPS) & set(synth.templates[way]["Outputs"])
+    (text,) = (text for path, text in _warnings(synth) if path == f"{names.STACK_NAMES[way]}/Web/Alb")
+    assert "plain HTTP" in text and "CERTIFICATE_ARN" in text
+
+
+@pytest.mark.parametrize("way", ["ec2", "ecs"])
+def test_with_a_certificate_the_alb_serves_https_only_and_http_redirects(
+    synth_alternative: Synthesis, way: names.Way
+) -> None:
+    alt = synth_alternative
+    assert alt.context["architecture"] == "arm64"
+    listeners = _listeners(alt, way)
+    assert set(listeners) == {80, 443}
+    https = listeners[443]
+    assert https["Protocol"] == "HTTPS"
+    assert https["Certificates"] == [{"CertificateArn": alt.context["certificateArn"]}]
+    # One of ELB's named policies: TLS 1.2 the minimum, TLS 1.3 offered.
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+    (forward,) = https["DefaultActions"]
+    assert forward == {
+        "Type": "forward",
+        "TargetGroupArn": {"Ref": _logical_id(alt, way, "AWS::ElasticLoadBalancingV2::TargetGroup")},
+    }
+    # Port 80 answers every request with a permanent redirect to the same URL over HTTPS, nothing else.
+    assert listeners[80]["Protocol"] == "HTTP"
+    assert listeners[80]["DefaultActions"] == [
+        {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+    ]
+    cidr = alt.context["allowedIngressCidr"]
+    assert _alb_ingress_ports(alt, way) == {80: cidr, 443: cidr}
+    outputs = alt.templates[way]["Outputs"]
+    assert outputs[names.OUTPUT_ENDPOINT_URL]["Value"] == f"https://{alt.context['domainName']}"
+    assert outputs[names.OUTPUT_DOMAIN_NAME]["Value"] == alt.context["domainName"]
+    alb = _logical_id(alt, way, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert outputs[names.OUTPUT_LOAD_BALANCER_DNS_NAME]["Value"] == {"Fn::GetAtt": [alb, "DNSName"]}
+    assert set(outputs) == {*names.OUTPUTS_BY_WAY[way], *names.OUTPUTS_WITH_HTTPS}
+    assert not [path for path, _ in _warnings(alt) if path.endswith("/Web/Alb")]
+
+
+def test_both_listeners_keep_their_construct_ids_so_adding_a_certificate_updates_in_place(
+    synth: Synthesis, synth_alternative: Synthesis
+) -> None:
+    # A replaced port-80 listener would be created beside the old one first, and clash on the port.
+    def port_80(synthesis: Synthesis) -> str:
+        resources = synthesis.templates["ecs"]["Resources"].items()
+        (logical_id,) = (
+            key
+            for key, res in resources
+            if res["Type"].endswith("::Listener") and res["Properties"]["Port"] == 80
+        )
+        return logical_id
+
+    assert port_80(synth) == port_80(synth_alternative)
 
 
 # ---------------------------------------------------------------- context parsing (no synth)
@@ -556,4 +640,36 @@ def test_good_cidrs_are_accepted(context: dict[str, str]) -> None:
 )
 def test_bad_context_fails_synth_with_a_reason(context: dict[str, str]) -> None:
     with pytest.raises(ValueError, match=next(iter(context))):
+        read_settings(cdk.App(context=context))
+
+
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+
+def test_a_certificate_and_its_host_name_give_https_settings() -> None:
+    assert read_settings(cdk.App()).https is None
+    context = {"certificateArn": CERTIFICATE, "domainName": "Predict.Example.com."}
+    https = read_settings(cdk.App(context=context)).https
+    assert https is not None
+    assert (https.certificate_arn, https.domain_name) == (CERTIFICATE, "predict.example.com")
+
+
+@pytest.mark.parametrize(
+    ("context", "reason"),
+    [
+        ({"certificateArn": CERTIFICATE}, "domainName"),  # the ALB's own name is on no certificate
+        ({"domainName": "predict.example.com"}, "certificateArn"),
+        (
+            {
+                "certificateArn": "arn:aws:iam::123456789012:server-certificate/x",
+                "domainName": "a.example.com",
+            },
+            "certificateArn",
+        ),
+        ({"certificateArn": CERTIFICATE, "domainName": "https://predict.example.com"}, "domainName"),
+        ({"certificateArn": CERTIFICATE, "domainName": "localhost"}, "domainName"),
+    ],
+)
+def test_bad_https_context_fails_synth_with_a_reason(context: dict[str, str], reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
         read_settings(cdk.App(context=context))
