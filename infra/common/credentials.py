@@ -5,6 +5,7 @@ no region is set, or the account cannot take what the deploy asks for.
     python -m infra.common.credentials --quiet  # the same, printing nothing (`make diff` uses it)
     python -m infra.common.credentials --lambda-reserved-concurrency 10   # deploy-lambda, deploy-all
     python -m infra.common.credentials --allowed-cidr 203.0.113.7/32      # deploy-ec2/-ecs: warn if closed
+    python -m infra.common.credentials --certificate-arn ARN --domain-name HOST  # with CERTIFICATE_ARN
 
 Without this, `cdk deploy` synthesizes, then fails deep inside the CLI with a long trace (no
 credentials, no region), or CloudFormation fails the stack after the images were built and pushed
@@ -23,7 +24,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.common.preflight import PreflightFailed, check_lambda_reservation, ingress_warning
+from infra.common.preflight import (
+    PreflightFailed,
+    check_certificate,
+    check_lambda_reservation,
+    ingress_warning,
+)
 
 EXIT_NO_CREDENTIALS = 2
 EXIT_NO_REGION = 3
@@ -71,6 +77,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--allowed-cidr", metavar="CIDR|''", help="warn when it admits nobody (empty: default)"
     )
+    parser.add_argument("--certificate-arn", help="check it is ISSUED in the region and covers --domain-name")
+    parser.add_argument("--domain-name", default="", help="the host name the certificate must cover")
     return parser.parse_args(argv)
 
 
@@ -90,6 +98,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"AWS account {account} in {session.region_name}")
     if args.allowed_cidr is not None and (warning := ingress_warning(args.allowed_cidr)):
         say(warning)
+    if args.certificate_arn:
+        try:
+            acm = session.client("acm", config=CLIENT_CONFIG)
+            say(check_certificate(acm, args.certificate_arn, args.domain_name, str(session.region_name)))
+        except PreflightFailed as error:
+            say(str(error))
+            return EXIT_WILL_NOT_FIT
+        except (BotoCoreError, ClientError) as error:
+            say(f"Could not read the certificate ({error}).")
+            return EXIT_WILL_NOT_FIT
     if args.lambda_reserved_concurrency is not None:
         try:
             lambda_client = session.client("lambda", config=CLIENT_CONFIG)

@@ -6,6 +6,9 @@ the images are built and pushed, or deploy something nobody can reach.
   have a total of 10, where any reservation fails the stack.
 - ALB ingress: with ``allowedIngressCidr`` left at its closed default the load balancers admit
   nobody; the deploy works, but `make compare` cannot reach it.
+- ALB certificate (``certificateArn``): an ALB takes only an ACM certificate of its own region, and
+  only an ISSUED one (``acm:DescribeCertificate``); otherwise CloudFormation fails the listener after
+  the images are built, and rolls the stack back.
 
 Kept free of aws_cdk (like ``infra.common.names``): it runs before `cdk` is started. The defaults
 come from cdk.json's context block, which the CDK app reads too (a test keeps them equal).
@@ -92,3 +95,40 @@ def ingress_warning(value: str | None) -> str | None:
             "`make compare` cannot reach it. Deploy with ALLOWED_CIDR=<your public ip>/32."
         )
     return None
+
+
+def check_certificate(acm: Any, certificate_arn: str, domain_name: str, region: str) -> str:
+    """One line saying the certificate suits the ALBs; PreflightFailed with one line when it does not:
+    another region, not found, not ISSUED, or not covering ``domain_name``."""
+    arn_region = certificate_arn.split(":")[3] if certificate_arn.count(":") >= 5 else ""
+    if arn_region != region:
+        raise PreflightFailed(
+            f"CERTIFICATE_ARN is in {arn_region or 'no region'}, the stacks deploy to {region}: an ALB "
+            f"takes only a certificate from its own region; request or import one in {region}."
+        )
+    try:
+        certificate = acm.describe_certificate(CertificateArn=certificate_arn)["Certificate"]
+    except acm.exceptions.ResourceNotFoundException:
+        raise PreflightFailed(f"CERTIFICATE_ARN {certificate_arn} does not exist in this account.") from None
+    status = certificate["Status"]
+    if status != "ISSUED":
+        raise PreflightFailed(
+            f"Certificate {certificate['DomainName']} is {status}, not ISSUED: an ALB cannot serve it "
+            "(a DNS-validated one is issued once its validation record resolves)."
+        )
+    names = [certificate["DomainName"], *certificate.get("SubjectAlternativeNames", [])]
+    if not any(covers(name, domain_name) for name in names):
+        raise PreflightFailed(
+            f"Certificate {certificate['DomainName']} does not cover DOMAIN_NAME={domain_name!r} "
+            f"(it names {', '.join(sorted(set(names)))})."
+        )
+    return f"HTTPS: certificate for {domain_name} is ISSUED in {region}."
+
+
+def covers(certificate_name: str, host: str) -> bool:
+    """Whether a certificate name (``*.example.com`` covers one label) matches ``host``."""
+    pattern, host = certificate_name.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern.startswith("*."):
+        label, _, rest = host.partition(".")
+        return bool(label) and rest == pattern[2:]
+    return pattern == host

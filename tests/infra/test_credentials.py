@@ -318,3 +318,108 @@ def test_each_deploy_target_s_preflight_checks_what_it_deploys(target: str, chec
     assert [word for word in first if word.startswith("--")] == checks
     if "--allowed-cidr" in checks:
         assert first[first.index("--allowed-cidr") + 1] == '"203.0.113.7/32"'
+
+
+# ---------------------------------------------------------------- the ALB certificate (ACM, moto)
+def _imported_certificate(acm: object, tmp_path: Path, host: str) -> str:
+    """An ISSUED certificate in moto's ACM: imported ones are issued at once (a self-signed one for
+    ``host``, made with openssl as the local TLS runs make theirs)."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "2", "-subj", f"/CN={host}", "-addext", f"subjectAltName=DNS:{host}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    answer = acm.import_certificate(Certificate=cert.read_bytes(), PrivateKey=key.read_bytes())  # type: ignore[attr-defined]
+    return str(answer["CertificateArn"])
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_an_issued_certificate_in_the_stack_s_region_that_covers_the_host_passes(tmp_path: Path) -> None:
+    with mock_aws():
+        acm = boto3.client("acm", region_name=REGION)
+        arn = _imported_certificate(acm, tmp_path, "predict.example.com")
+        line = preflight.check_certificate(acm, arn, "predict.example.com", REGION)
+    assert line == f"HTTPS: certificate for predict.example.com is ISSUED in {REGION}."
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_a_certificate_still_pending_validation_stops_with_one_line() -> None:
+    with mock_aws():
+        acm = boto3.client("acm", region_name=REGION)
+        arn = acm.request_certificate(DomainName="predict.example.com", ValidationMethod="DNS")[
+            "CertificateArn"
+        ]
+        with pytest.raises(preflight.PreflightFailed) as stopped:
+            preflight.check_certificate(acm, arn, "predict.example.com", REGION)
+    assert "is PENDING_VALIDATION, not ISSUED" in str(stopped.value)
+    assert "\n" not in str(stopped.value)
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_a_certificate_from_another_region_stops_before_asking_acm() -> None:
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    acm = boto3.client("acm", region_name=REGION)
+    stopped = pytest.raises(
+        preflight.PreflightFailed, match=f"is in eu-west-1, the stacks deploy to {REGION}"
+    )
+    with Stubber(acm), stopped:  # no responses queued: any call to ACM would fail the test
+        preflight.check_certificate(acm, arn, "predict.example.com", REGION)
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_an_unknown_certificate_or_one_for_another_host_stops(tmp_path: Path) -> None:
+    with mock_aws():
+        acm = boto3.client("acm", region_name=REGION)
+        missing = f"arn:aws:acm:{REGION}:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+        with pytest.raises(preflight.PreflightFailed, match="does not exist in this account"):
+            preflight.check_certificate(acm, missing, "predict.example.com", REGION)
+        arn = _imported_certificate(acm, tmp_path, "other.example.com")
+        with pytest.raises(
+            preflight.PreflightFailed, match=r"does not cover DOMAIN_NAME='predict\.example\.com'"
+        ):
+            preflight.check_certificate(acm, arn, "predict.example.com", REGION)
+
+
+def test_a_wildcard_certificate_covers_one_label_only() -> None:
+    assert preflight.covers("*.example.com", "predict.example.com")
+    assert preflight.covers("Predict.Example.com.", "predict.example.com")
+    assert not preflight.covers("*.example.com", "a.predict.example.com")
+    assert not preflight.covers("*.example.com", "example.com")
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_deploy_ec2_s_check_stops_on_a_pending_certificate_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with mock_aws():
+        acm = boto3.client("acm", region_name=REGION)
+        arn = acm.request_certificate(DomainName="predict.example.com")["CertificateArn"]
+        code = credentials.main(
+            [
+                "--allowed-cidr",
+                "203.0.113.7/32",
+                "--certificate-arn",
+                arn,
+                "--domain-name",
+                "predict.example.com",
+            ]
+        )
+    assert code == credentials.EXIT_WILL_NOT_FIT
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "PENDING_VALIDATION" in line
+
+
+def test_with_a_certificate_the_alb_deploys_check_it_and_pass_it_to_the_cdk() -> None:
+    arn = f"arn:aws:acm:{REGION}:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    https = [f"CERTIFICATE_ARN={arn}", "DOMAIN_NAME=predict.example.com"]
+    for target in ("deploy-ec2", "deploy-ecs", "deploy-all"):
+        result = run_make("-n", target, *https, env=dict(os.environ))
+        first = result.stdout.splitlines()[0].split()
+        assert first[first.index("--certificate-arn") + 1] == f'"{arn}"'
+        assert first[first.index("--domain-name") + 1] == '"predict.example.com"'
+        (cdk,) = (line for line in result.stdout.splitlines() if " deploy " in line and "cdk" in line)
+        assert f"-c certificateArn={arn}" in cdk and "-c domainName=predict.example.com" in cdk
+    lambda_only = run_make("-n", "deploy-lambda", *https, env=dict(os.environ))
+    assert "--certificate-arn" not in lambda_only.stdout.splitlines()[0]
