@@ -25,6 +25,7 @@ from loadtests.protocols import PROTOCOL_NAMES, protocol
 from loadtests.report import terminal_summary, write_report
 from loadtests.signing import DEMO_AUTH, NO_AUTH, Auth
 from loadtests.sizing import architecture, deployed_sizes, fairness
+from loadtests.tls import client_context
 
 REPORTS_DIR = REPO_ROOT / "reports"
 READY_TIMEOUT_SECONDS = 300.0
@@ -86,7 +87,8 @@ def local_auth(way: str) -> Auth:
 def http_status(url: str, auth: Auth, timeout: float = 10.0) -> int | None:
     """GET ``url`` (signed when ``auth`` says so): its HTTP status, or None when nothing answered."""
     try:
-        with urllib.request.urlopen(signing.request(auth, "GET", url), timeout=timeout) as response:
+        request = signing.request(auth, "GET", url)
+        with urllib.request.urlopen(request, timeout=timeout, context=client_context()) as response:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return error.code

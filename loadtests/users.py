@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+import gevent.ssl
 from locust import FastHttpUser, constant, constant_pacing, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
@@ -29,6 +30,7 @@ from loadtests.locust_run import PHASES_FILE
 from loadtests.payloads import PayloadSampler, load_holdout
 from loadtests.protocols import DEFAULT_PROTOCOL, PROTOCOL_NAMES, protocol
 from loadtests.signing import REGION_VARIABLE, caller_credentials, timed_signed_headers
+from loadtests.tls import ca_bundle
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 Signer = Callable[[str, bytes], tuple[dict[str, str], float]]
@@ -146,12 +148,21 @@ def flush_samples(**_: Any) -> None:
     recorder.flush()
 
 
+def verified_ssl_context(cafile: str | None = None, **_: Any) -> gevent.ssl.SSLContext:
+    """geventhttpclient's context factory (it passes its default ``cafile``), as ``client_context``."""
+    return gevent.ssl.create_default_context(cafile=ca_bundle() or cafile)
+
+
 class PredictUser(FastHttpUser):
     """One client: a prediction request with a random batch of held-out rows, paced or back-to-back."""
 
     # A load test measures the server, so keep the connection open like a real client would.
     network_timeout = 60.0
     connection_timeout = 60.0
+    # HTTPS is verified (FastHttpUser's default is not to): against the system's CAs, or only the
+    # local run's certificate when LOADTEST_CA_BUNDLE names it (loadtests.tls).
+    insecure = False
+    ssl_context_factory = staticmethod(verified_ssl_context)
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
@@ -181,6 +192,8 @@ class PredictUser(FastHttpUser):
                 response.failure(problem)
 
     def answer_problem(self, response: Any, rows: int) -> str | None:
+        if not response.status_code:  # no answer at all: say why (refused, reset, a certificate refused)
+            return f"no response: {getattr(response, 'error', None)!r}"[:300]
         if response.status_code != 200:
             return f"HTTP {response.status_code}: {(response.text or '')[:200]}"
         try:

@@ -9,21 +9,26 @@ from typing import Any
 from infra.local.process import LOOPBACK, wait_for_first_success
 from infra.local.proxy import LoadBalancer
 from infra.local.targets import ColdStart, ServerTarget
+from infra.local.tls import LocalCertificate
 
 
 class BalancedTarget:
     """The cold start is timed from launching the server to the first successful /predict through
     the proxy, so it includes the health checks that put a new target in service."""
 
-    def __init__(self, server: ServerTarget, log_dir: Path) -> None:
+    def __init__(self, server: ServerTarget, log_dir: Path, tls: LocalCertificate | None = None) -> None:
         self.server = server
         self.name = server.name
-        self.balancer = LoadBalancer(log_dir / f"{server.name}-haproxy.log")
+        self.balancer = LoadBalancer(log_dir / f"{server.name}-haproxy.log", tls=tls)
         self.how = f"{server.how}; behind {self.balancer.description()}"
 
     @property
     def url(self) -> str:
         return self.balancer.url
+
+    @property
+    def tls_url(self) -> str | None:
+        return self.balancer.tls_url
 
     @property
     def server_name(self) -> str:

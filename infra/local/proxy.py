@@ -12,7 +12,9 @@ Configured like the ALB the stacks create (infra/common/sizing.py holds the shar
 
 Targets come and go at run time through HAProxy's runtime API on a unix socket (``add server``,
 ``set server ... state drain``, ``del server``), as an ECS service or an ASG registers and
-deregisters them with the target group. Listens on 127.0.0.1 only.
+deregisters them with the target group. Listens on 127.0.0.1 only. Given a certificate
+(``infra.local.tls``) it also terminates TLS on a second port, in front of the same targets, as the
+ALB's HTTPS listener does (TLS 1.2 at least; plain HTTP on to the targets).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from infra.common.sizing import ALB_HEALTHY_THRESHOLD_COUNT, ALB_IDLE_TIMEOUT_SECONDS
 from infra.local.process import LOOPBACK, ManagedProcess, free_port
+from infra.local.tls import LocalCertificate
 
 BACKEND = "targets"
 APT_INSTALL = ("apt-get", "install", "-y", "-qq", "--no-install-recommends")
@@ -90,6 +93,15 @@ backend {BACKEND}
 """
 
 
+def tls_frontend(port: int, bundle: Path) -> str:
+    """An HTTPS listener on ``port`` for the same targets: the ALB's HTTPS listener, TLS 1.2 at least."""
+    return f"""
+frontend alb_tls
+    bind {LOOPBACK}:{port} ssl crt {bundle} ssl-min-ver TLSv1.2 alpn http/1.1
+    default_backend {BACKEND}
+"""
+
+
 def haproxy_binary() -> str | None:
     return shutil.which("haproxy") or next(
         (p for p in ("/usr/sbin/haproxy", "/usr/local/sbin/haproxy") if os.access(p, os.X_OK)), None
@@ -112,10 +124,14 @@ def ensure_haproxy(say: Callable[[str], None] = print) -> str:
 class LoadBalancer:
     """HAProxy as a managed process, with its targets registered and drained through the runtime API."""
 
-    def __init__(self, log_path: Path, health: HealthCheck | None = None) -> None:
+    def __init__(
+        self, log_path: Path, health: HealthCheck | None = None, tls: LocalCertificate | None = None
+    ) -> None:
         self.log_path = log_path
         self.health = health or HealthCheck()
+        self.tls = tls
         self.port = 0
+        self.tls_port = 0
         self.process: ManagedProcess | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="one-model-haproxy-"))
         self.admin_socket = self._dir / "admin.sock"
@@ -123,6 +139,11 @@ class LoadBalancer:
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def tls_url(self) -> str | None:
+        """The HTTPS listener's URL, when started with a certificate."""
+        return f"https://{LOOPBACK}:{self.tls_port}" if self.tls else None
 
     def description(self) -> str:
         return (
@@ -135,7 +156,11 @@ class LoadBalancer:
         binary = ensure_haproxy()
         self.port = free_port()
         config = self._dir / "haproxy.cfg"
-        config.write_text(haproxy_config(self.port, self.admin_socket, self.health))
+        text = haproxy_config(self.port, self.admin_socket, self.health)
+        if self.tls:
+            self.tls_port = free_port()
+            text += tls_frontend(self.tls_port, self.tls.bundle)
+        config.write_text(text)
         check = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
         if check.returncode:
             raise RuntimeError(f"haproxy rejected its configuration: {check.stdout}{check.stderr}")

@@ -17,6 +17,7 @@ from infra.local.ecs import ecs_container_target, ecs_host_target
 from infra.local.function_url.target import FunctionUrlTarget
 from infra.local.rie import rie_path
 from infra.local.targets import ServerTarget
+from infra.local.tls import LocalCertificate
 
 
 def server_target(
@@ -40,8 +41,10 @@ def function_url_target(
     concurrency: int,
     idle_timeout: float,
     auth_type: FunctionUrlAuth,
+    tls: LocalCertificate | None = None,
 ) -> FunctionUrlTarget:
-    """The local Function URL; ``auth_type`` AWS_IAM admits only requests the demo's identity signed."""
+    """The local Function URL; ``auth_type`` AWS_IAM admits only requests the demo's identity signed;
+    ``tls``: HTTPS too, on a second port."""
     options = ["--rie", str(rie_path()), "--run-id", run_id, "--memory-mb", str(LAMBDA_MEMORY_MB)]
     options += ["--timeout-seconds", str(LAMBDA_TIMEOUT_SECONDS)]
     options += ["--concurrency", str(concurrency), "--idle-timeout", str(idle_timeout)]
@@ -54,4 +57,4 @@ def function_url_target(
             f"--cpus {lambda_cpus(LAMBDA_MEMORY_MB):.2f} (memory / 1769 MB)"
         )
     how += f", behind a local Function URL (payload format 2.0, auth {auth_type})"
-    return FunctionUrlTarget(how, options, logs)
+    return FunctionUrlTarget(how, options, logs, tls)

@@ -22,6 +22,7 @@ from typing import Any
 
 from loadtests.payloads import load_holdout
 from loadtests.protocols import REST
+from loadtests.tls import client_context
 
 COLD_TOKEN_VARIABLE = "LOADTEST_COLD_START_TOKEN"
 
@@ -44,7 +45,7 @@ def predict_succeeds(endpoint_url: str, timeout: float = 10.0) -> Probe:
         headers = {"content-type": "application/json"}
         request = urllib.request.Request(f"{endpoint_url}{REST.path}", body, headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout, context=client_context()) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False

@@ -7,6 +7,8 @@ from __future__ import annotations
 import http.client
 import os
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,18 @@ import pytest
 from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS
 from infra.local.commands import VENV_PYTHON, server_command, server_environment
 from infra.local.process import LOOPBACK, ManagedProcess, free_port
-from infra.local.proxy import INSTALL_HINT, HealthCheck, LoadBalancer, haproxy_binary, haproxy_config
+from infra.local.proxy import (
+    INSTALL_HINT,
+    HealthCheck,
+    LoadBalancer,
+    haproxy_binary,
+    haproxy_config,
+    tls_frontend,
+)
+from infra.local.tls import generate_certificate
+from loadtests.analysis import load_samples
+from loadtests.locust_run import LoadSettings, run_locust
+from loadtests.tls import CA_BUNDLE_VARIABLE, client_context
 from serving.config import Settings
 
 pytestmark = pytest.mark.timeout(180)
@@ -87,3 +100,44 @@ def test_a_target_serves_only_between_passing_its_checks_and_its_deregistration(
         assert balancer.status("app-1") == "ABSENT"
         assert ready_through(balancer) == 503  # no target left: the proxy answers, nobody else
     assert balancer.process is None
+
+
+# ---------------------------------------------------------------- HTTPS (make demo TLS=1)
+def _https_status(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/ready", timeout=10, context=client_context()) as response:
+        return int(response.status)
+
+
+def test_with_a_certificate_the_proxy_terminates_tls_and_clients_trust_that_certificate_only(
+    haproxy: str, server: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_certificate, other_certificate = (generate_certificate(name, tmp_path) for name in ("run", "other"))
+    with LoadBalancer(tmp_path / "haproxy.log", tls=run_certificate) as balancer:
+        balancer.register("app-1", server)
+        balancer.wait_until_up("app-1")
+        assert balancer.tls_url is not None and balancer.tls_url.startswith(f"https://{LOOPBACK}:")
+        assert ready_through(balancer) == 200  # the plain listener still answers
+
+        monkeypatch.setenv(CA_BUNDLE_VARIABLE, str(run_certificate.cert))
+        assert _https_status(balancer.tls_url) == 200
+        # Another certificate, or the system's CAs: the run's self-signed one is refused, never waved through.
+        for trusted in (str(other_certificate.cert), ""):
+            monkeypatch.setenv(CA_BUNDLE_VARIABLE, trusted)
+            with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+                _https_status(balancer.tls_url)
+
+        # Locust verifies too (FastHttpUser's default would not): trusting the other one, every request fails.
+        monkeypatch.setenv(CA_BUNDLE_VARIABLE, str(other_certificate.cert))
+        settings = LoadSettings(steady_users=1, ramp_seconds=1, hold_seconds=1)
+        samples = load_samples(run_locust("steady", balancer.tls_url, tmp_path / "locust", settings))
+    assert samples and not any(sample["ok"] for sample in samples)
+    assert all("CERTIFICATE_VERIFY_FAILED" in sample["error"] for sample in samples)
+
+
+def test_the_tls_listener_is_tls_1_2_at_least(tmp_path: Path) -> None:
+    certificate = generate_certificate("run", tmp_path)
+    config = haproxy_config(8080, tmp_path / "admin.sock", HealthCheck()) + tls_frontend(
+        8443, certificate.bundle
+    )
+    assert f"bind {LOOPBACK}:8443 ssl crt {certificate.bundle} ssl-min-ver TLSv1.2" in config
+    assert oct(certificate.key.stat().st_mode & 0o777) == "0o600"

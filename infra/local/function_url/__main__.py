@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from infra.local.function_url.app import AUTH_TYPES, serve
+from infra.local.function_url.app import AUTH_TYPES, TlsListener, serve
 from infra.local.function_url.environments import DockerRieLauncher, HostRieLauncher
 from infra.local.function_url.pool import EnvironmentPool, Launcher
 
@@ -33,6 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="NONE",
         help="AWS_IAM: only SigV4 requests signed by the demo's fake identity get through (403 otherwise)",
     )
+    parser.add_argument("--tls-port", type=int, help="also serve HTTPS here, with --tls-cert and --tls-key")
+    parser.add_argument("--tls-cert", help="the certificate (PEM) HTTPS presents")
+    parser.add_argument("--tls-key", help="its private key (PEM)")
     return parser.parse_args(argv)
 
 
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
         idle_timeout=args.idle_timeout,
         invoke_timeout=args.timeout_seconds + 5,
     )
-    serve(pool, args.port, args.auth_type)
+    tls = TlsListener(args.tls_port, args.tls_cert, args.tls_key) if args.tls_port else None
+    serve(pool, args.port, args.auth_type, tls)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -142,14 +143,35 @@ async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], 
     await send({"type": "http.response.body", "body": payload})
 
 
-def serve(pool: EnvironmentPool, port: int, auth_type: str = "NONE") -> None:
-    """Serve the Function URL on 127.0.0.1:port until SIGINT/SIGTERM; environments stop on shutdown."""
-    uvicorn.run(
-        FunctionUrlApp(pool, auth_type=auth_type),
-        host=LOOPBACK,
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        access_log=False,
-        timeout_graceful_shutdown=5,
+def serve(pool: EnvironmentPool, port: int, auth_type: str = "NONE", tls: TlsListener | None = None) -> None:
+    """Serve the Function URL on 127.0.0.1:port until SIGINT/SIGTERM; environments stop on shutdown.
+    With ``tls`` the same app (one pool) also answers HTTPS on ``tls.port``, as the real URL does."""
+    app = FunctionUrlApp(pool, auth_type=auth_type)
+    options: dict[str, Any] = dict(
+        host=LOOPBACK, log_level="warning", access_log=False, timeout_graceful_shutdown=5
     )
+    if tls is None:
+        uvicorn.run(app, port=port, lifespan="on", **options)
+        return
+    plain = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="on", **options))
+    # lifespan off: the plain server's lifespan already reaps and retires the one pool.
+    secure = uvicorn.Config(
+        app, port=tls.port, lifespan="off", ssl_certfile=tls.cert, ssl_keyfile=tls.key, **options
+    )
+    asyncio.run(_serve_together(plain, uvicorn.Server(secure)))
+
+
+@dataclass(frozen=True)
+class TlsListener:
+    port: int
+    cert: str
+    key: str
+
+
+async def _serve_together(*servers: uvicorn.Server) -> None:
+    """Run the servers until one stops (a signal reaches only the last one installed), then stop all."""
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks)

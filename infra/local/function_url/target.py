@@ -16,16 +16,21 @@ from infra.common.paths import REPO_ROOT
 from infra.local.function_url.app import ADMIN_PREFIX
 from infra.local.process import LOOPBACK, ManagedProcess, free_port
 from infra.local.targets import ColdStart
+from infra.local.tls import LocalCertificate
 
 
 class FunctionUrlTarget:
     name = "lambda"
 
-    def __init__(self, how: str, options: list[str], log_dir: Path) -> None:
+    def __init__(
+        self, how: str, options: list[str], log_dir: Path, tls: LocalCertificate | None = None
+    ) -> None:
         self.how = how
         self.options = options
         self.log_dir = log_dir
+        self.tls = tls
         self.port = 0
+        self.tls_port = 0
         self.process: ManagedProcess | None = None
         self.last_details: dict[str, Any] = {}
 
@@ -33,10 +38,25 @@ class FunctionUrlTarget:
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
+    @property
+    def tls_url(self) -> str | None:
+        """The same Function URL over HTTPS (one pool behind both), when given a certificate."""
+        return f"https://{LOOPBACK}:{self.tls_port}" if self.tls else None
+
     def start(self) -> ColdStart:
         self.port = free_port()
         argv = [sys.executable, "-m", "infra.local.function_url", "--port", str(self.port), *self.options]
         argv += ["--log-dir", str(self.log_dir / "lambda-environments")]
+        if self.tls:
+            self.tls_port = free_port()
+            argv += [
+                "--tls-port",
+                str(self.tls_port),
+                "--tls-cert",
+                str(self.tls.cert),
+                "--tls-key",
+                str(self.tls.key),
+            ]
         self.process = ManagedProcess(argv, self.log_dir / "function-url.log", cwd=REPO_ROOT).start()
         deadline = time.monotonic() + 60
         while not self._answers():
