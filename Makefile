@@ -102,9 +102,13 @@ PROTOCOL ?= rest
 DEMO_ARGS ?=
 LOADTEST_ARGS ?=
 
+# TLS=1: each way's steady run again over HTTPS (HAProxy and the local Function URL terminate TLS with
+# a certificate made for the run under .cache/tls/), beside the plain one in the report.
+TLS ?=
+
 .PHONY: demo
-demo: $(MODEL) ## The three ways side by side on this machine: cold + steady Locust runs, then the report
-	$(BIN)/python -m loadtests.demo --protocol $(PROTOCOL) $(DEMO_ARGS)
+demo: $(MODEL) ## The three ways side by side on this machine: cold + steady Locust runs, then the report (TLS=1: over HTTPS too)
+	$(BIN)/python -m loadtests.demo --protocol $(PROTOCOL) $(if $(filter 1 yes true,$(TLS)),--tls) $(DEMO_ARGS)
 
 # Rolling restart, crash, soak and slow clients under load, per way (ec2/ecs behind HAProxy, the
 # local ALB). FAULTS_ARGS="--soak-seconds 600" for the 10-minute soak.

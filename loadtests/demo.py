@@ -10,6 +10,11 @@ removed with ``docker rm -f`` in any case).
 
     python -m loadtests.demo --hold 120 --users 16      # a longer, heavier run
     python -m loadtests.demo --faults                   # then the fault scenarios (make faults)
+    python -m loadtests.demo --tls                      # each steady run over HTTPS too (make demo TLS=1)
+
+With ``--tls`` a certificate is made for the run (``infra.local.tls``); HAProxy and the local
+Function URL serve it on a second port, and Locust and the probes trust it and nothing else. Each
+way's steady scenario then runs again over HTTPS, and the report puts the two side by side.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import contextlib
 import faulthandler
 import json
+import os
 import signal
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +36,7 @@ from infra.local.containers import remove_run_containers
 from infra.local.docker import docker_available
 from infra.local.proxy import ensure_haproxy
 from infra.local.targets import LocalTarget
+from infra.local.tls import LocalCertificate, generate_certificate
 from infra.local.ways import function_url_target, server_target
 from loadtests import signing
 from loadtests.faults.runner import run_faults
@@ -48,6 +55,7 @@ from loadtests.run import (
     say,
 )
 from loadtests.sizing import host_architecture
+from loadtests.tls import CA_BUNDLE_VARIABLE
 from model.artifacts import holdout_path
 
 DEMO_DEFAULTS = LoadSettings(steady_users=6, ramp_seconds=5, hold_seconds=20, burst_users=4, burst_seconds=6)
@@ -66,19 +74,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--faults", action="store_true", help="then the fault scenarios too (`make faults` runs them alone)"
     )
     parser.add_argument("--soak-seconds", type=float, default=30.0, help="with --faults: the soak's length")
+    parser.add_argument(
+        "--tls", action="store_true", help="each way's steady scenario over HTTPS too, beside the plain one"
+    )
     add_load_options(parser, DEMO_DEFAULTS)
     return parser.parse_args(argv)
 
 
 def build_target(
-    way: str, use_docker: bool, run_id: str, logs: Path, args: argparse.Namespace
+    way: str,
+    use_docker: bool,
+    run_id: str,
+    logs: Path,
+    args: argparse.Namespace,
+    tls: LocalCertificate | None = None,
 ) -> LocalTarget:
     if way in ("ec2", "ecs"):  # behind HAProxy, as the ALB fronts them on AWS
-        return BalancedTarget(server_target(way, use_docker, run_id, logs), logs)
+        return BalancedTarget(server_target(way, use_docker, run_id, logs), logs, tls)
     if way == "lambda":
         # AWS_IAM, as deployed: Locust and the probes sign with the demo's fake identity.
         return function_url_target(
-            use_docker, run_id, logs, args.lambda_concurrency, args.lambda_idle_timeout, "AWS_IAM"
+            use_docker, run_id, logs, args.lambda_concurrency, args.lambda_idle_timeout, "AWS_IAM", tls
         )
     raise ValueError(f"unknown way {way!r}")
 
@@ -89,6 +105,19 @@ def running(target: LocalTarget) -> Iterator[LocalTarget]:
         yield target
     finally:
         target.stop()
+
+
+@contextlib.contextmanager
+def trusting(tls: LocalCertificate | None) -> Iterator[None]:
+    """While measuring, the probes and Locust (which inherits the environment) trust only ``tls``."""
+    if tls is None:
+        yield
+        return
+    os.environ[CA_BUNDLE_VARIABLE] = str(tls.cert)
+    try:
+        yield
+    finally:
+        os.environ.pop(CA_BUNDLE_VARIABLE, None)
 
 
 def measure(target: LocalTarget, run_dir: Path, settings: LoadSettings) -> dict[str, Any]:
@@ -106,6 +135,8 @@ def measure(target: LocalTarget, run_dir: Path, settings: LoadSettings) -> dict[
     }
     result["cold"] = run_scenario(way, "cold", target.url, run_dir, settings)
     result["steady"] = run_scenario(way, "steady", target.url, run_dir, settings)
+    if target.tls_url:  # the same warm target over HTTPS: the cost of TLS, measured
+        result["tls"] = {"steady": run_scenario(way, "steady", target.tls_url, run_dir / "tls", settings)}
     result["details"] = target.details()
     show_predictions(way, target.url)
     return result
@@ -143,11 +174,13 @@ def main(argv: list[str] | None = None) -> Path:
         )
     if {"ec2", "ecs"} & set(ways):
         ensure_haproxy(say)  # the local ALB; installed here when missing and possible (root + apt)
+    tls = generate_certificate(run_id) if args.tls else None
     targets: dict[str, Any] = {}
     try:
-        for way in ways:
-            with running(build_target(way, use_docker, run_id, logs, args)) as target:
-                targets[way] = measure(target, run_dir, settings)
+        with trusting(tls):
+            for way in ways:
+                with running(build_target(way, use_docker, run_id, logs, args, tls)) as target:
+                    targets[way] = measure(target, run_dir, settings)
     finally:
         if use_docker:
             remove_run_containers(run_id)

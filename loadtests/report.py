@@ -180,14 +180,7 @@ def like_for_like(data: dict[str, Any]) -> list[str]:
         + ". Compare throughput per vCPU, not raw throughput. A t3/t4g is burstable: above its baseline "
         "it spends CPU credits, and in unlimited mode (the default) sustained load bills surplus credits, "
         "which the EC2 cost per 1M requests includes at 100% CPU.",
-        "- **TLS.** "
-        + (
-            "Only Lambda's Function URL is HTTPS, so only Lambda pays TLS handshakes (one per new "
-            "connection; Locust keeps connections open). The ALBs listen on plain HTTP."
-            if on_aws
-            else "Locally all three answer plain HTTP on 127.0.0.1. Deployed, only Lambda's Function URL "
-            "is HTTPS (TLS handshakes) and the ALBs are plain HTTP."
-        ),
+        "- **TLS.** " + tls_statement(data),
         "- **Auth.** Lambda's Function URL (auth AWS_IAM) takes only SigV4-signed requests; the client signs "
         "each one (see the signing row: client CPU, not in the latency). The ALBs take plain requests.",
         "- **Start time.** For EC2 and ECS, start to first success = the app's own start to /ready + "
@@ -207,6 +200,56 @@ def like_for_like(data: dict[str, Any]) -> list[str]:
         + ".",
     ]
     return lines
+
+
+# ---------------------------------------------------------------- TLS
+def measured_over_https(data: dict[str, Any], way: str) -> bool:
+    """Whether the way's main runs spoke TLS (the fairness block's transport says, per way)."""
+    return str((data["targets"][way].get("fairness") or {}).get("transport", "")).startswith("HTTPS")
+
+
+def tls_statement(data: dict[str, Any]) -> str:
+    """The like-for-like line on TLS: which ways paid handshakes in the main runs."""
+    ways = [w for w, _ in _ordered(data)]
+    https = [w for w in ways if measured_over_https(data, w)]
+    if data["source"] != "AWS":
+        repeated = [w for w in ways if data["targets"][w].get("tls")]
+        return "Locally the main runs are plain HTTP on 127.0.0.1, for every way." + (
+            f" The steady run was repeated over HTTPS for {', '.join(LABELS[w] for w in repeated)} "
+            "(`make demo TLS=1`): the TLS section shows what it cost."
+            if repeated
+            else " `make demo TLS=1` repeats each steady run over HTTPS to measure what TLS costs."
+        )
+    if https == ways:
+        return "Every endpoint measured is HTTPS, so every way pays TLS handshakes: like for like."
+    plain = ", ".join(LABELS[w] for w in ways if w not in https)
+    return (
+        "HTTPS (TLS handshakes, one per new connection; Locust keeps connections open): "
+        f"{', '.join(LABELS[w] for w in https) or 'none'}; plain HTTP: {plain}. Not like for like: "
+        "deploy the ALB stacks with CERTIFICATE_ARN and DOMAIN_NAME for HTTPS on all three."
+    )
+
+
+def tls_section(data: dict[str, Any]) -> list[str]:
+    """Per way, what the main runs spoke, and the steady run over HTTPS beside the plain one where
+    both ran (``make demo TLS=1``): the cost of TLS, measured on the same warm target."""
+    header = ["main runs over", "p50 / p95 / p99", "again over HTTPS", "req/s", "again over HTTPS"]
+    rows = ["| | " + " | ".join([*header, "errors over HTTPS"]) + " |", "|---" * 7 + "|"]
+    for way, target in _ordered(data):
+        over = "HTTPS" if measured_over_https(data, way) else "plain HTTP"
+        plain, tls = target.get("steady"), (target.get("tls") or {}).get("steady")
+        if tls is None:
+            cells = [LABELS[way], over, latency_cell(plain), "not run", _rps(plain), "not run", "n/a"]
+            rows.append("| " + " | ".join(cells) + " |")
+            continue
+        cells = [LABELS[way], f"{over}; steady again over HTTPS", latency_cell(plain), latency_cell(tls)]
+        cells += [_rps(plain), _rps(tls), errors_cell(tls)]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _rps(steady: dict[str, Any] | None) -> str:
+    return f"{steady['throughput_rps']:,.0f}" if steady else "n/a"
 
 
 def _ordered(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -237,6 +280,10 @@ def markdown(data: dict[str, Any]) -> str:
         "## Like for like, or stated",
         "",
         *like_for_like(data),
+        "",
+        "## TLS",
+        "",
+        *tls_section(data),
         "",
         "## How each way ran",
         "",
@@ -348,5 +395,20 @@ def terminal_summary(data: dict[str, Any], report_path: Path) -> str:
             f"{steady.get('throughput_rps', 0):>8,.0f} {steady.get('errors', 0):>7}  "
             f"{cold_start_cell(target)}"
         )
+    lines += tls_summary_lines(data)
     lines += ["", f"{data['source']}, protocol {data['settings']['protocol']}. Report: {report_path}"]
     return "\n".join(lines)
+
+
+def tls_summary_lines(data: dict[str, Any]) -> list[str]:
+    """The steady runs repeated over HTTPS, under the plain ones (``make demo TLS=1``)."""
+    ways = [w for w in WAYS if (data["targets"].get(w) or {}).get("tls")]
+    lines = ["steady again over HTTPS (TLS):"] if ways else []
+    for way in ways:
+        tls = data["targets"][way]["tls"]["steady"]
+        lat = tls.get("latency_ms") or {}
+        lines.append(
+            f"{way:8} {_ms(lat.get('p50')):>9} {_ms(lat.get('p95')):>9} {_ms(lat.get('p99')):>9} "
+            f"{tls.get('throughput_rps', 0):>8,.0f} {tls.get('errors', 0):>7}"
+        )
+    return lines

@@ -2,7 +2,9 @@
 
 - compute: throughput per vCPU, with each way's vCPUs stated (a burstable t3.small's 2, a Fargate
   task's 0.5, a Lambda environment's memory / 1769 MB times the environments in use);
-- transport: only Lambda's Function URL is HTTPS (TLS handshakes), the ALBs listen on plain HTTP;
+- transport: what the runs spoke, from the endpoint measured: Lambda's Function URL is always HTTPS,
+  an ALB is HTTPS when its stack was given a certificate (else plain HTTP); locally plain HTTP, with
+  an extra steady run over HTTPS under `make demo TLS=1`;
 - start: an ALB's "start to first success" holds the app's own start to /ready plus the health
   checks that put a new target in service (interval x healthy threshold).
 
@@ -117,11 +119,17 @@ def lambda_environments(on_aws: bool, target: dict[str, Any], steady_users: int)
     return steady_users, "one per concurrent user"
 
 
-def transport(way: str, on_aws: bool) -> str:
+def transport(way: str, on_aws: bool, target: dict[str, Any] | None = None) -> str:
+    target = target or {}
     if not on_aws:
+        if target.get("tls"):
+            return "plain HTTP on 127.0.0.1; the steady run repeated over HTTPS (TLS section)"
         return "plain HTTP on 127.0.0.1 (no TLS locally, for any way)"
     if way == "lambda":
         return "HTTPS: the Function URL takes TLS only, so each new connection pays a TLS handshake"
+    endpoint = str((target.get("details") or {}).get("endpoint", ""))
+    if endpoint.lower().startswith("https://"):
+        return "HTTPS to the ALB (443 listener, its certificate): each new connection pays a TLS handshake"
     return "plain HTTP to the ALB (port 80 listener): no TLS handshakes"
 
 
@@ -171,6 +179,6 @@ def fairness(
     steady_users = int(getattr(settings, "steady_users", 1))
     return {
         "compute": compute(way, on_aws, target, prices, steady_users, host_cpus),
-        "transport": transport(way, on_aws),
+        "transport": transport(way, on_aws, target),
         "start": start_split(way, on_aws, target),
     }

@@ -21,7 +21,7 @@ SMALL_RUN = ["--users", "3", "--ramp", "2", "--hold", "6", "--burst-users", "3",
 def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(
     docker_engine: None, tmp_path: Path
 ) -> None:
-    report = demo([*SMALL_RUN, "--run-id", "e2e", "--out", str(tmp_path)])
+    report = demo([*SMALL_RUN, "--tls", "--run-id", "e2e", "--out", str(tmp_path)])
 
     data = json.loads((report.parent / "report.json").read_text())
     assert data["docker"] is True
@@ -49,3 +49,16 @@ def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(
     assert data["targets"]["ec2"]["steady"]["signing_ms"] is None
     assert "Decision matrix" in report.read_text()
     assert not run_containers("e2e")
+    assert_each_way_also_ran_over_tls(data, report)
+
+
+def assert_each_way_also_ran_over_tls(data: dict, report: Path) -> None:
+    """`--tls` (make demo TLS=1): one more short steady run per way over HTTPS, HAProxy terminating TLS
+    for ec2 and ecs and the local Function URL serving it, Locust trusting the run's certificate only."""
+    for way, target in data["targets"].items():
+        tls = target["tls"]["steady"]
+        assert tls["requests"] > 0 and tls["errors"] == 0, way
+        assert "repeated over HTTPS" in target["fairness"]["transport"], way
+    assert data["targets"]["lambda"]["tls"]["steady"]["signing_ms"]["requests"] > 0  # still signed
+    text = report.read_text()
+    assert "## TLS" in text and text.count("steady again over HTTPS") == 3

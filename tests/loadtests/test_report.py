@@ -167,7 +167,10 @@ def test_tls_is_stated_only_lambda_pays_handshakes_on_aws() -> None:
     aws = report_data("aws", "AWS", "Deployed.", settings, targets, DEFAULT_PRICES)
     assert aws["targets"]["lambda"]["fairness"]["transport"].startswith("HTTPS")
     assert all(aws["targets"][w]["fairness"]["transport"].startswith("plain HTTP") for w in ("ec2", "ecs"))
-    assert "Only Lambda's Function URL is HTTPS" in markdown(aws)
+    assert (
+        "HTTPS (TLS handshakes, one per new connection; Locust keeps connections open): Serverless"
+        in markdown(aws)
+    )
     local_targets, _ = recorded_targets()
     local = report_data("local", "local emulation", "Local.", settings, local_targets, DEFAULT_PRICES)
     assert all("no TLS locally" in t["fairness"]["transport"] for t in local["targets"].values())
@@ -302,3 +305,39 @@ def test_loadtests_keep_no_copy_of_the_ways_or_the_stacks_sizes() -> None:
                 assert not names & sizes, (
                     f"{path}:{node.lineno} copies {names & sizes} from infra.common.sizing"
                 )
+
+
+def test_aws_alb_stacks_with_a_certificate_are_measured_over_https_and_tls_is_then_like_for_like() -> None:
+    targets, settings = recorded_targets()
+    for way in ("ec2", "ecs"):  # what discovery puts there: the stack's EndpointUrl output
+        targets[way]["details"] = {
+            **targets[way].get("details", {}),
+            "endpoint": "https://predict.example.com",
+        }
+    data = report_data("aws", "AWS", "Deployed.", settings, targets, DEFAULT_PRICES)
+    assert all(data["targets"][w]["fairness"]["transport"].startswith("HTTPS") for w in ("ec2", "ecs"))
+    text = markdown(data)
+    assert "Every endpoint measured is HTTPS, so every way pays TLS handshakes: like for like." in text
+    tls = text[text.index("## TLS") : text.index("## How each way ran")]
+    assert tls.count("| HTTPS | ") == 3 and tls.count("not run") == 6
+
+
+def test_a_local_tls_run_shows_each_way_s_figures_over_https_beside_the_plain_ones() -> None:
+    targets, settings = recorded_targets()
+    over_tls = {"steady": {**targets["ecs"]["steady"], "throughput_rps": 123.0}}
+    targets["ecs"]["tls"] = over_tls
+    data = report_data("local", "local emulation", "Local.", settings, targets, DEFAULT_PRICES)
+    assert "repeated over HTTPS" in data["targets"]["ecs"]["fairness"]["transport"]
+    assert "no TLS locally" in data["targets"]["ec2"]["fairness"]["transport"]
+    text = markdown(data)
+    assert "The steady run was repeated over HTTPS for Containers (ECS Fargate)" in text
+    (row,) = (
+        line for line in text.splitlines() if line.startswith("| Containers (ECS Fargate) | plain HTTP;")
+    )
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1] == "plain HTTP; steady again over HTTPS"
+    assert cells[2] == cells[3]  # the same recorded latencies on both sides here
+    assert cells[5] == "123" and cells[6].startswith("0 of ")
+    summary = terminal_summary(data, Path("report.md")).splitlines()
+    line = summary[summary.index("steady again over HTTPS (TLS):") + 1].split()
+    assert line[0] == "ecs" and line[-2:] == ["123", "0"]
