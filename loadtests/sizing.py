@@ -21,6 +21,7 @@ from typing import Any, Final, get_args
 
 from infra.common import sizing
 from infra.common.sizing import Architecture
+from loadtests.tls import is_https
 from serving.config import workers_for
 
 ARCHITECTURES: Final[tuple[Architecture, ...]] = get_args(Architecture)
@@ -127,8 +128,7 @@ def transport(way: str, on_aws: bool, target: dict[str, Any] | None = None) -> s
         return "plain HTTP on 127.0.0.1 (no TLS locally, for any way)"
     if way == "lambda":
         return "HTTPS: the Function URL takes TLS only, so each new connection pays a TLS handshake"
-    endpoint = str((target.get("details") or {}).get("endpoint", ""))
-    if endpoint.lower().startswith("https://"):
+    if is_https(str((target.get("details") or {}).get("endpoint", ""))):
         return "HTTPS to the ALB (443 listener, its certificate): each new connection pays a TLS handshake"
     return "plain HTTP to the ALB (port 80 listener): no TLS handshakes"
 

@@ -112,6 +112,8 @@ def measure(
         "architecture": deployment.architecture,
         "details": {"endpoint": url, "auth": auth.type},
     }
+    transport = "HTTPS" if deployment.https else "plain HTTP (no certificate on the stack)"
+    say(f"[{way}] endpoint {url}: {transport}")
     if "cold" in scenarios:
         say(f"[{way}] forcing fresh execution environments ...")
         forced = force_cold(deployment, session)

@@ -18,6 +18,7 @@ from infra.common.names import (
     STACK_NAMES,
     Way,
 )
+from loadtests.tls import is_https
 
 # Every status in which the stack's resources are settled and are what its last good template says.
 STABLE_STATUSES: Final = frozenset(
@@ -44,6 +45,12 @@ class Deployment:
     @property
     def endpoint_url(self) -> str:
         return self.outputs[OUTPUT_ENDPOINT_URL].rstrip("/")
+
+    @property
+    def https(self) -> bool:
+        """Whether the endpoint is HTTPS: a Function URL always; an ALB stack deployed with a certificate,
+        whose EndpointUrl is then https://<DomainName> (the load tests measure what it says)."""
+        return is_https(self.endpoint_url)
 
     @property
     def architecture(self) -> str:

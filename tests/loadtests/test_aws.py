@@ -100,6 +100,18 @@ def test_discovery_accepts_every_stable_stack_status(aws: None, status: str) -> 
     assert discover("ecs", cloudformation).stack_name == STACK_NAMES["ecs"]
 
 
+def test_an_alb_stack_with_a_certificate_is_measured_at_its_https_endpoint(aws: None) -> None:
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    https = {"EndpointUrl": "https://predict.example.com", "DomainName": "predict.example.com"}
+    stack_with_outputs(cloudformation, STACK_NAMES["ecs"], contracted_outputs("ecs", **https))
+    stack_with_outputs(
+        cloudformation, STACK_NAMES["ec2"], contracted_outputs("ec2", EndpointUrl="http://alb")
+    )
+    deployment = discover("ecs", cloudformation)
+    assert deployment.endpoint_url == "https://predict.example.com" and deployment.https
+    assert not discover("ec2", cloudformation).https
+
+
 @pytest.mark.parametrize(
     ("status", "advice"),
     [
