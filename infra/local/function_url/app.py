@@ -7,7 +7,8 @@ where AWS gives them: 429 at the concurrency limit, 502 when an environment fail
 one by default), which never reaches the function.
 
 ``/_local/environments`` (GET) and ``/_local/retire`` (POST, forces cold starts) are the
-orchestrator's handles, not part of a Function URL.
+orchestrator's handles, not part of a Function URL. Given a certificate (``make demo TLS=1``) the same
+app also answers HTTPS on a second port, as the real Function URL answers only HTTPS.
 """
 
 from __future__ import annotations
