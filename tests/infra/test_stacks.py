@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_elasticloadbalancingv2_targets as elbv2_targets
 from aws_cdk.assertions import Match, Template
 
 from infra.common import names, sizing
 from infra.common.context import CONTEXT_DEFAULTS, read_settings
+from infra.common.load_balanced import LoadBalancedNetwork
 from infra.common.paths import REPO_ROOT
 from infra.ec2.bundle import WHEELS_DIR
 from infra.ec2.stack import DEBIAN_AMI_PARAMETER, USER_DATA_SCRIPT, user_data_exports
@@ -531,6 +533,45 @@ def test_with_a_certificate_the_alb_serves_https_only_and_http_redirects(
     assert outputs[names.OUTPUT_LOAD_BALANCER_DNS_NAME]["Value"] == {"Fn::GetAtt": [alb, "DNSName"]}
     assert set(outputs) == {*names.OUTPUTS_BY_WAY[way], *names.OUTPUTS_WITH_HTTPS}
     assert not [path for path, _ in _warnings(alt) if path.endswith("/Web/Alb")]
+
+
+@pytest.mark.parametrize("architecture", ["x86_64", "arm64"])
+@pytest.mark.parametrize("certificate", [False, True])
+def test_the_shared_alb_follows_the_certificate_alone_at_either_architecture(
+    architecture: str, certificate: bool
+) -> None:
+    """The two synths above cover x86_64 without and arm64 with a certificate; the network construct
+    both stacks share is built here from the context for all four pairs (a small synth, no assets)."""
+    context = {"architecture": architecture}
+    if certificate:
+        context |= {"certificateArn": CERTIFICATE, "domainName": "predict.example.com"}
+    settings = read_settings(cdk.App(context=context))
+    stack = cdk.Stack(cdk.App(), "Web")
+    web = LoadBalancedNetwork(
+        stack, "Web", allowed_ingress_cidr=settings.allowed_ingress_cidr, https=settings.https
+    )
+    web.target_group.add_target(elbv2_targets.IpTarget("10.0.0.1"))
+    template = Template.from_stack(stack).to_json()
+    listeners = {
+        res["Properties"]["Port"]: res["Properties"]
+        for res in template["Resources"].values()
+        if res["Type"] == "AWS::ElasticLoadBalancingV2::Listener"
+    }
+    (group,) = (
+        res["Properties"]
+        for res in template["Resources"].values()
+        if res["Type"] == "AWS::EC2::SecurityGroup" and "SecurityGroupIngress" in res["Properties"]
+    )
+    ports = sorted(rule["FromPort"] for rule in group["SecurityGroupIngress"])
+    if certificate:
+        assert set(listeners) == {80, 443} and ports == [80, 443]
+        assert listeners[443]["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+        assert listeners[80]["DefaultActions"][0]["Type"] == "redirect"
+        assert web.url == "https://predict.example.com"
+    else:
+        assert set(listeners) == {80} and ports == [80]
+        assert listeners[80]["DefaultActions"][0]["Type"] == "forward"
+        assert web.url.startswith("http://")
 
 
 def test_both_listeners_keep_their_construct_ids_so_adding_a_certificate_updates_in_place(
