@@ -130,11 +130,12 @@ CDK_CONTEXT := $(if $(ALLOWED_CIDR),-c allowedIngressCidr=$(ALLOWED_CIDR)) $(if 
 CDK_RUN := $(CDK) $(CDK_CONTEXT) $(CDK_FLAGS)
 # Fail at once, in one line, when no AWS credentials or no region work (infra/common/credentials.py);
 # deploys also check what the account can take (infra/common/preflight.py): the Lambda reservation
-# must fit the account's concurrency, and a closed ALLOWED_CIDR gets a warning.
+# must fit the account's concurrency, a closed ALLOWED_CIDR gets a warning (an IPv6 one is refused), and
+# ECS deploys create ECS's service-linked role first if the account has none (a new account).
 AWS_CHECK := $(BIN)/python -m infra.common.credentials
 PREFLIGHT_lambda := --lambda-reserved-concurrency "$(LAMBDA_RESERVED_CONCURRENCY)"
 PREFLIGHT_ec2 := --allowed-cidr "$(ALLOWED_CIDR)"
-PREFLIGHT_ecs := $(PREFLIGHT_ec2)
+PREFLIGHT_ecs := $(PREFLIGHT_ec2) --ecs-service-linked-role
 INFRA_TARGETS := synth diff bootstrap deploy-all destroy-all $(addprefix deploy-,$(INFRA_STACKS)) \
 	$(addprefix destroy-,$(INFRA_STACKS))
 
@@ -181,7 +182,7 @@ $(addprefix deploy-,$(INFRA_STACKS)): deploy-%: | $(VENV)/.installed
 
 .PHONY: deploy-all
 deploy-all: | $(VENV)/.installed ## Deploy all three stacks
-	@$(AWS_CHECK) $(PREFLIGHT_lambda) $(PREFLIGHT_ec2)
+	@$(AWS_CHECK) $(PREFLIGHT_lambda) $(PREFLIGHT_ecs)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
 	$(CDK_RUN) deploy --all
 

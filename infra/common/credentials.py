@@ -5,6 +5,7 @@ no region is set, or the account cannot take what the deploy asks for.
     python -m infra.common.credentials --quiet  # the same, printing nothing (`make diff` uses it)
     python -m infra.common.credentials --lambda-reserved-concurrency 10   # deploy-lambda, deploy-all
     python -m infra.common.credentials --allowed-cidr 203.0.113.7/32      # deploy-ec2/-ecs: warn if closed
+    python -m infra.common.credentials --ecs-service-linked-role          # deploy-ecs, deploy-all
 
 Without this, `cdk deploy` synthesizes, then fails deep inside the CLI with a long trace (no
 credentials, no region), or CloudFormation fails the stack after the images were built and pushed
@@ -23,7 +24,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.common.preflight import PreflightFailed, check_lambda_reservation, ingress_warning
+from infra.common.preflight import (
+    PreflightFailed,
+    check_lambda_reservation,
+    ensure_ecs_service_linked_role,
+    ingress_warning,
+)
 
 EXIT_NO_CREDENTIALS = 2
 EXIT_NO_REGION = 3
@@ -71,6 +77,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--allowed-cidr", metavar="CIDR|''", help="warn when it admits nobody (empty: default)"
     )
+    parser.add_argument(
+        "--ecs-service-linked-role",
+        action="store_true",
+        help="create ECS's service-linked role if the account has none (a first ECS deploy needs it)",
+    )
     return parser.parse_args(argv)
 
 
@@ -88,8 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_CREDENTIALS
     if not args.quiet:
         print(f"AWS account {account} in {session.region_name}")
-    if args.allowed_cidr is not None and (warning := ingress_warning(args.allowed_cidr)):
-        say(warning)
+    try:
+        if args.allowed_cidr is not None and (warning := ingress_warning(args.allowed_cidr)):
+            say(warning)
+    except PreflightFailed as error:
+        say(str(error))
+        return EXIT_WILL_NOT_FIT
+    if args.ecs_service_linked_role:
+        try:
+            say(ensure_ecs_service_linked_role(session.client("iam", config=CLIENT_CONFIG)))
+        except (PreflightFailed, BotoCoreError) as error:
+            say(str(error))
+            return EXIT_WILL_NOT_FIT
     if args.lambda_reserved_concurrency is not None:
         try:
             lambda_client = session.client("lambda", config=CLIENT_CONFIG)
