@@ -366,6 +366,8 @@ def run_make(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
         ("deploy-ecs", ["--allowed-cidr", "--ecs-service-linked-role"]),
         ("deploy-all", ["--lambda-reserved-concurrency", "--allowed-cidr", "--ecs-service-linked-role"]),
         ("destroy-lambda", []),
+        ("refresh-ami", []),
+        ("gc", []),
     ],
 )
 def test_each_deploy_target_s_preflight_checks_what_it_deploys(target: str, checks: list[str]) -> None:
