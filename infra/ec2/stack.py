@@ -84,8 +84,9 @@ class Ec2Stack(cdk.Stack):
             self, "AppLogs", retention=logs.RetentionDays.ONE_WEEK, removal_policy=cdk.RemovalPolicy.DESTROY
         )
 
-        # The instance role: Session Manager (no SSH, no key pair, no inbound port 22), and each of the
-        # boot's AWS calls on its one resource, nothing else:
+        # The instance role: Session Manager (no SSH, no key pair, no inbound port 22; its managed policy
+        # also reads any SSM parameter, as docs/deploy.md warns), and each of the boot's AWS calls on its
+        # one resource:
         role = iam.Role(
             self,
             "InstanceRole",
