@@ -149,15 +149,16 @@ CDK_CONTEXT := $(if $(ALLOWED_CIDR),-c allowedIngressCidr=$(ALLOWED_CIDR)) $(if 
 CDK_RUN := $(CDK) $(CDK_CONTEXT) $(CDK_FLAGS)
 # Fail at once, in one line, when no AWS credentials or no region work (infra/common/credentials.py);
 # deploys also check what the account can take (infra/common/preflight.py): the Lambda reservation
-# must fit the account's concurrency, a closed ALLOWED_CIDR gets a warning, and a CERTIFICATE_ARN must
-# be ISSUED in the stacks' region.
+# must fit the account's concurrency, a closed ALLOWED_CIDR gets a warning (an IPv6 one is refused), a
+# CERTIFICATE_ARN must be ISSUED in the stacks' region, and ECS deploys create ECS's service-linked role
+# first if the account has none (a new account).
 AWS_CHECK := $(BIN)/python -m infra.common.credentials
 PREFLIGHT_lambda := --lambda-reserved-concurrency "$(LAMBDA_RESERVED_CONCURRENCY)"
 PREFLIGHT_ec2 := --allowed-cidr "$(ALLOWED_CIDR)" \
 	$(if $(CERTIFICATE_ARN),--certificate-arn "$(CERTIFICATE_ARN)" --domain-name "$(DOMAIN_NAME)")
-PREFLIGHT_ecs := $(PREFLIGHT_ec2)
+PREFLIGHT_ecs := $(PREFLIGHT_ec2) --ecs-service-linked-role
 INFRA_TARGETS := synth diff bootstrap deploy-all destroy-all $(addprefix deploy-,$(INFRA_STACKS)) \
-	$(addprefix destroy-,$(INFRA_STACKS))
+	$(addprefix destroy-,$(INFRA_STACKS)) refresh-ami gc
 
 # No instance-metadata credential lookups unless asked for (AWS_EC2_METADATA_DISABLED=false on an
 # EC2 box with a role): elsewhere they only wait on an address that is not there. No CLI telemetry.
@@ -202,7 +203,7 @@ $(addprefix deploy-,$(INFRA_STACKS)): deploy-%: | $(VENV)/.installed
 
 .PHONY: deploy-all
 deploy-all: | $(VENV)/.installed ## Deploy all three stacks
-	@$(AWS_CHECK) $(PREFLIGHT_lambda) $(PREFLIGHT_ec2)
+	@$(AWS_CHECK) $(PREFLIGHT_lambda) $(PREFLIGHT_ecs)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
 	$(CDK_RUN) deploy --all
 
@@ -220,6 +221,25 @@ destroy-all: | $(VENV)/.installed ## Destroy all three stacks (no prompt)
 	@$(AWS_CHECK)
 	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
 	$(CDK_RUN) destroy --force --all
+
+# The EC2 stack's Debian AMI is pinned in cdk.context.json by the first synth with credentials, so a new
+# Debian release rolls no instance by surprise. This forgets the pin and pins Debian's newest; deploy-ec2
+# then rolls the instances onto it.
+.PHONY: refresh-ami
+refresh-ami: | $(VENV)/.installed ## Pin Debian's newest AMI for the EC2 stack in cdk.context.json (needs AWS credentials)
+	@$(AWS_CHECK)
+	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
+	$(BIN)/python -m infra.ec2.ami forget
+	$(CDK_RUN) synth --quiet $(call stack_names,ec2)
+	$(BIN)/python -m infra.ec2.ami show
+
+# Every deploy leaves its assets (bundle zips, images) in the bootstrap bucket and repository; cdk gc
+# deletes those no deployed stack uses, after asking (docs/deploy.md: what remains after destroy-all).
+.PHONY: gc
+gc: | $(VENV)/.installed ## Delete the CDK assets no deployed stack uses from the bootstrap bucket and repository (asks first)
+	@$(AWS_CHECK)
+	@$(MAKE) --no-print-directory node_modules/.installed $(MODEL)
+	$(CDK_RUN) gc --unstable=gc --created-buffer-days 0
 
 # ---- benchmarks
 BENCH_ARGS ?=

@@ -10,6 +10,7 @@ lambdaReservedConcurrency, certificateArn and domainName (HTTPS on the ALBs); se
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -27,6 +28,14 @@ from infra.ecs.stack import EcsStack
 LambdaStack = importlib.import_module("infra.lambda.stack").LambdaStack
 
 
+def cli_environment() -> cdk.Environment:
+    """The account and region the CDK CLI resolved from your credentials (CDK_DEFAULT_*), or neither
+    (no credentials: the tests, an offline `make synth`): the EC2 stack pins its AMI only with both."""
+    return cdk.Environment(
+        account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
+    )
+
+
 def build_app(app: cdk.App | None = None) -> cdk.App:
     """Add the three stacks and the cdk-nag checks to ``app`` (tests pass their own App).
 
@@ -40,6 +49,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         settings=settings,
         bundle_staging_dir=Path(app.outdir) / "ec2-bundle-source",
         tags={"Project": PROJECT_TAG, "Way": "ec2"},
+        env=cli_environment(),
     )
     EcsStack(app, STACK_NAMES["ecs"], settings=settings, tags={"Project": PROJECT_TAG, "Way": "ecs"})
     LambdaStack(app, STACK_NAMES["lambda"], settings=settings, tags={"Project": PROJECT_TAG, "Way": "lambda"})

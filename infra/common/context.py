@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.common.names import FunctionUrlAuth
+from infra.common.preflight import ipv6_refusal
 from infra.common.sizing import DEFAULT_ARCHITECTURE, Architecture
 
 # cdk.json repeats these defaults in its "context" block, so `cdk synth` shows them; a test keeps them equal.
@@ -92,11 +93,14 @@ def _context(scope: Construct, key: str) -> str:
 
 def _parse_cidr(value: str) -> str:
     try:
-        return str(ipaddress.ip_network(value, strict=True))
+        network = ipaddress.ip_network(value, strict=True)
     except ValueError as error:
         raise ValueError(
             f"allowedIngressCidr={value!r} is not a CIDR such as 203.0.113.7/32: {error}"
         ) from None
+    if refusal := ipv6_refusal(value):  # an IPv6 rule on an IPv4-only ALB would admit nobody, silently
+        raise ValueError(refusal)
+    return str(network)
 
 
 def _parse_architecture(value: str) -> Architecture:

@@ -6,6 +6,7 @@ no region is set, or the account cannot take what the deploy asks for.
     python -m infra.common.credentials --lambda-reserved-concurrency 10   # deploy-lambda, deploy-all
     python -m infra.common.credentials --allowed-cidr 203.0.113.7/32      # deploy-ec2/-ecs: warn if closed
     python -m infra.common.credentials --certificate-arn ARN --domain-name HOST  # with CERTIFICATE_ARN
+    python -m infra.common.credentials --ecs-service-linked-role          # deploy-ecs, deploy-all
 
 Without this, `cdk deploy` synthesizes, then fails deep inside the CLI with a long trace (no
 credentials, no region), or CloudFormation fails the stack after the images were built and pushed
@@ -28,6 +29,7 @@ from infra.common.preflight import (
     PreflightFailed,
     check_certificate,
     check_lambda_reservation,
+    ensure_ecs_service_linked_role,
     ingress_warning,
 )
 
@@ -79,6 +81,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--certificate-arn", help="check it is ISSUED in the region and covers --domain-name")
     parser.add_argument("--domain-name", default="", help="the host name the certificate must cover")
+    parser.add_argument(
+        "--ecs-service-linked-role",
+        action="store_true",
+        help="create ECS's service-linked role if the account has none (a first ECS deploy needs it)",
+    )
     return parser.parse_args(argv)
 
 
@@ -96,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_CREDENTIALS
     if not args.quiet:
         print(f"AWS account {account} in {session.region_name}")
-    if args.allowed_cidr is not None and (warning := ingress_warning(args.allowed_cidr)):
-        say(warning)
+    try:
+        if args.allowed_cidr is not None and (warning := ingress_warning(args.allowed_cidr)):
+            say(warning)
+    except PreflightFailed as error:
+        say(str(error))
+        return EXIT_WILL_NOT_FIT
     if args.certificate_arn:
         try:
             acm = session.client("acm", config=CLIENT_CONFIG)
@@ -107,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_WILL_NOT_FIT
         except (BotoCoreError, ClientError) as error:
             say(f"Could not read the certificate ({error}).")
+            return EXIT_WILL_NOT_FIT
+    if args.ecs_service_linked_role:
+        try:
+            say(ensure_ecs_service_linked_role(session.client("iam", config=CLIENT_CONFIG)))
+        except (PreflightFailed, BotoCoreError) as error:
+            say(str(error))
             return EXIT_WILL_NOT_FIT
     if args.lambda_reserved_concurrency is not None:
         try:

@@ -5,10 +5,14 @@ the images are built and pushed, or deploy something nobody can reach.
   most ``UnreservedConcurrentExecutions - 100`` (``lambda:GetAccountSettings``). New accounts often
   have a total of 10, where any reservation fails the stack.
 - ALB ingress: with ``allowedIngressCidr`` left at its closed default the load balancers admit
-  nobody; the deploy works, but `make compare` cannot reach it.
+  nobody; the deploy works, but `make compare` cannot reach it. An IPv6 CIDR is refused: the ALBs
+  are IPv4-only, so its rule would admit nobody either (the CDK app refuses it with the same line).
 - ALB certificate (``certificateArn``): an ALB takes only an ACM certificate of its own region, and
   only an ISSUED one (``acm:DescribeCertificate``); otherwise CloudFormation fails the listener after
   the images are built, and rolls the stack back.
+- ECS's service-linked role: the first ECS cluster in an account makes ECS create it during the
+  call, and CloudFormation often fails with "Unable to assume the service linked role"; creating it
+  first (once, "already exists" is fine) avoids that.
 
 Kept free of aws_cdk (like ``infra.common.names``): it runs before `cdk` is started. The defaults
 come from cdk.json's context block, which the CDK app reads too (a test keeps them equal).
@@ -83,8 +87,11 @@ def check_lambda_reservation(lambda_client: Any, cloudformation: Any, value: str
 
 
 def ingress_warning(value: str | None) -> str | None:
-    """A warning when ALLOWED_CIDR (empty: cdk.json's default) admits nobody from outside."""
+    """A warning when ALLOWED_CIDR (empty: cdk.json's default) admits nobody from outside;
+    PreflightFailed when it is IPv6."""
     text = (value or context_default("allowedIngressCidr")).strip()
+    if refusal := ipv6_refusal(text):
+        raise PreflightFailed(refusal)
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
@@ -132,3 +139,40 @@ def covers(certificate_name: str, host: str) -> bool:
         label, _, rest = host.partition(".")
         return bool(label) and rest == pattern[2:]
     return pattern == host
+
+
+def ipv6_refusal(value: str) -> str | None:
+    """The one line refusing an IPv6 ``allowedIngressCidr`` (the ALBs are IPv4-only), else None."""
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return None  # not a CIDR at all: the CDK app says so
+    if network.version == 4:
+        return None
+    return (
+        f"allowedIngressCidr={value!r} is IPv6, but the load balancers are IPv4-only: "
+        "pass your public IPv4 address as ALLOWED_CIDR=<address>/32"
+    )
+
+
+ECS_SERVICE = "ecs.amazonaws.com"
+ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"  # the name IAM gives it
+
+
+def ensure_ecs_service_linked_role(iam: Any) -> str:
+    """Create ECS's service-linked role unless the account has it; one line saying which.
+
+    IAM answers a second creation with InvalidInput "... has been taken in this account": the role
+    is there, which is all the deploy needs. Any other refusal is PreflightFailed, naming the fix.
+    """
+    try:
+        iam.create_service_linked_role(AWSServiceName=ECS_SERVICE)
+    except iam.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "InvalidInput" and "has been taken" in str(error):
+            return f"ECS: the service-linked role {ECS_SERVICE_LINKED_ROLE} exists."
+        raise PreflightFailed(
+            f"Could not create ECS's service-linked role ({error}); without it the first ECS deploy in "
+            f"an account often fails. Ask an administrator to run: aws iam create-service-linked-role "
+            f"--aws-service-name {ECS_SERVICE}"
+        ) from None
+    return f"ECS: created the service-linked role {ECS_SERVICE_LINKED_ROLE} (new account)."

@@ -33,6 +33,7 @@ EC2_MAX_INSTANCES: Final = 3
 # How long CloudFormation waits for a new instance's boot signal before it fails (and rolls back)
 # the create or update. First boot: apt (awscli, agents), the venv from the bundle's wheels, then
 # up to user_data.sh's READY_TIMEOUT_SECONDS (300) for /ready; a failing boot signals at once.
+# Also the ELB health-check grace and the default instance warmup: any new instance may boot this long.
 EC2_BOOT_SIGNAL_TIMEOUT_MINUTES: Final = 15
 # Fargate: 0.5 vCPU / 1 GiB per task, the smallest size with headroom for onnxruntime + uvicorn.
 FARGATE_CPU_UNITS: Final = 512

@@ -30,12 +30,21 @@ from infra.ec2.bundle import write_bundle
 
 USER_DATA_SCRIPT = Path(__file__).with_name("user_data.sh")
 
-# Debian 12 (bookworm), the latest image Debian publishes, read from Debian's public SSM parameter at
-# deploy time (a CloudFormation parameter, so the stack stays account- and region-agnostic). Debian
+# Debian 12 (bookworm), from Debian's public SSM parameter: the one place its name is written. Debian
 # rather than Amazon Linux because the same user_data.sh is tested here in a Debian 12 container with
 # systemd: what runs on the instance is what the tests ran.
 DEBIAN_AMI_PARAMETER = "/aws/service/debian/release/bookworm/latest/{arch}"
 DEBIAN_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+def debian_image(stack: cdk.Stack, architecture: str) -> ec2.IMachineImage:
+    """Debian's AMI, pinned: with an account and region (a deploy) the first synth looks it up and
+    cdk.context.json keeps it, so a new Debian release rolls no instance until `make refresh-ami`.
+    Without them (no credentials: the tests, an offline `make synth`) CDK cannot look anything up,
+    and the template reads the parameter at deploy time instead."""
+    parameter = DEBIAN_AMI_PARAMETER.format(arch=DEBIAN_ARCH[architecture])
+    agnostic = cdk.Token.is_unresolved(stack.account) or cdk.Token.is_unresolved(stack.region)
+    return ec2.MachineImage.from_ssm_parameter(parameter, cached_in_context=not agnostic)
 
 
 def user_data_exports(params: dict[str, str]) -> str:
@@ -77,8 +86,9 @@ class Ec2Stack(cdk.Stack):
             self, "AppLogs", retention=logs.RetentionDays.ONE_WEEK, removal_policy=cdk.RemovalPolicy.DESTROY
         )
 
-        # The instance role: Session Manager (no SSH, no key pair, no inbound port 22), and each of the
-        # boot's AWS calls on its one resource, nothing else:
+        # The instance role: Session Manager (no SSH, no key pair, no inbound port 22; its managed policy
+        # also reads any SSM parameter, as docs/deploy.md warns), and each of the boot's AWS calls on its
+        # one resource:
         role = iam.Role(
             self,
             "InstanceRole",
@@ -128,9 +138,7 @@ class Ec2Stack(cdk.Stack):
         launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",
-            machine_image=ec2.MachineImage.from_ssm_parameter(
-                DEBIAN_AMI_PARAMETER.format(arch=DEBIAN_ARCH[settings.architecture])
-            ),
+            machine_image=debian_image(self, settings.architecture),
             instance_type=ec2.InstanceType(sizing.EC2_INSTANCE_TYPE[settings.architecture]),
             role=role,
             security_group=instance_sg,
@@ -150,7 +158,8 @@ class Ec2Stack(cdk.Stack):
             ],
         )
 
-        # Auto Scaling group: the instances, in the public subnets, replaced when unhealthy.
+        # Auto Scaling group: the instances, in the public subnets, replaced when unhealthy. The boot
+        # budget bounds a first boot (apt, agents, venv, /ready) wherever a new instance appears.
         boot_signal_timeout = cdk.Duration.minutes(sizing.EC2_BOOT_SIGNAL_TIMEOUT_MINUTES)
         asg = autoscaling.AutoScalingGroup(
             self,
@@ -160,11 +169,15 @@ class Ec2Stack(cdk.Stack):
             launch_template=launch_template,
             min_capacity=sizing.EC2_MIN_INSTANCES,
             max_capacity=sizing.EC2_MAX_INSTANCES,
-            # Replace instances the ALB finds unhealthy, after first boot has had time to install.
+            # Replace instances the ALB finds unhealthy, but only once a boot may have ended: a
+            # shorter grace would replace an instance that is still installing.
             health_checks=autoscaling.HealthChecks.with_additional_checks(
                 additional_types=[autoscaling.AdditionalHealthCheckType.ELB],
-                grace_period=cdk.Duration.minutes(5),
+                grace_period=boot_signal_timeout,
             ),
+            # Target tracking leaves a booting instance's CPU (apt, pip) out of its decisions for as
+            # long; unset, it would fall back to the group's default cooldown (300 s).
+            default_instance_warmup=boot_signal_timeout,
             # Creation waits until min_capacity instances have signalled SUCCESS (user data does, once
             # /ready answers); a FAILURE signal or the timeout fails the stack instead of reporting a
             # group whose app never started.

@@ -81,9 +81,13 @@ signal_cloudformation() {
     instance_id=$(instance_metadata instance-id) || return 1 # set -e is off inside on_exit's ||
     if [[ -n $CFN_ENDPOINT_URL ]]; then endpoint=(--endpoint-url "$CFN_ENDPOINT_URL"); fi
     log "signalling $status to $CFN_STACK_NAME/$CFN_RESOURCE_ID for $instance_id"
+    # Only a creation or a rolling update waits for signals. A boot outside one (a scale-out, a
+    # relaunch after `make compare` scaled to 0) is refused ("... cannot be signaled"): that says
+    # nothing about this boot, so it is logged, and the boot's own outcome stands.
     aws cloudformation signal-resource "${endpoint[@]}" --region "$(region)" \
         --stack-name "$CFN_STACK_NAME" --logical-resource-id "$CFN_RESOURCE_ID" \
-        --unique-id "$instance_id" --status "$status"
+        --unique-id "$instance_id" --status "$status" \
+        || log "CloudFormation took no $status signal (nothing waits for one outside a creation or update)"
 }
 
 # Any error (set -e) ends here: FAILURE makes CloudFormation fail the creation or roll the

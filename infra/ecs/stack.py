@@ -66,7 +66,8 @@ class EcsStack(cdk.Stack):
             "the image pull actions themselves are scoped to the CDK container-asset repository.",
         )
 
-        # The container: the image, its port, its logs, and a read-only root.
+        # The container: the image, its port, its logs, its health check, and a read-only root.
+        health = app_image.image_health_check()
         container = task_definition.add_container(
             "app",
             image=ecs.ContainerImage.from_asset(
@@ -77,6 +78,15 @@ class EcsStack(cdk.Stack):
             ),
             port_mappings=[ecs.PortMapping(container_port=sizing.APP_PORT)],
             logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=log_group),
+            # ECS ignores the image's HEALTHCHECK unless the task declares one: the Dockerfile's own,
+            # so a task whose /ready stops answering is replaced as under `docker run`.
+            health_check=ecs.HealthCheck(
+                command=["CMD", *health.command],
+                interval=cdk.Duration.seconds(health.interval),
+                timeout=cdk.Duration.seconds(health.timeout),
+                start_period=cdk.Duration.seconds(health.start_period),
+                retries=health.retries,
+            ),
             # One uvicorn worker per vCPU of the task, stated here: inside a Fargate task the app sees
             # the host's CPUs, not the task's share, so it cannot count them itself.
             environment={"APP_WORKERS": str(workers_for(sizing.fargate_vcpus()))},
@@ -108,7 +118,8 @@ class EcsStack(cdk.Stack):
             "Service",
             cluster=cluster,
             task_definition=task_definition,
-            desired_count=sizing.FARGATE_MIN_TASKS,
+            # No desired count: auto scaling (below) owns it. CloudFormation starts a new service at 1
+            # and leaves a running one's count alone, so an update does not undo a scale-out.
             assign_public_ip=True,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             # A deployment whose tasks never turn healthy stops and rolls back instead of looping.

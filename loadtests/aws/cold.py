@@ -7,6 +7,9 @@ ecs     scale the service to 0 tasks and wait until stable, then to N and time u
         successful /predict through the load balancer.
 ec2     scale the Auto Scaling group to 0 instances and wait until empty, then back to its
         minimum (at least 1) and time until the first successful /predict through the load balancer.
+
+An error or Ctrl-C while a service or group stands at 0 puts back the capacity it had (``finally``):
+`make compare` never leaves a deployment scaled to nothing.
 """
 
 from __future__ import annotations
@@ -89,14 +92,21 @@ def force_ecs_cold(
     delay: int = 6,
 ) -> Forced:
     started = time.monotonic()
+    (current,) = ecs_client.describe_services(cluster=cluster, services=[service])["services"]
+    relaunched = False
     ecs_client.update_service(cluster=cluster, service=service, desiredCount=0)
-    ecs_client.get_waiter("services_stable").wait(
-        cluster=cluster,
-        services=[service],
-        WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay)},
-    )
-    forcing = time.monotonic() - started
-    ecs_client.update_service(cluster=cluster, service=service, desiredCount=tasks)
+    try:
+        ecs_client.get_waiter("services_stable").wait(
+            cluster=cluster,
+            services=[service],
+            WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay)},
+        )
+        forcing = time.monotonic() - started
+        ecs_client.update_service(cluster=cluster, service=service, desiredCount=tasks)
+        relaunched = True
+    finally:  # an error or Ctrl-C while at 0 tasks: put the service back as it was
+        if not relaunched:
+            ecs_client.update_service(cluster=cluster, service=service, desiredCount=current["desiredCount"])
     first = wait_until(probe, timeout, interval=1.0)
     return Forced(f"ECS service scaled 0 -> {tasks} tasks", first, forcing)
 
@@ -114,13 +124,21 @@ def force_ec2_cold(
         "AutoScalingGroups"
     ][0]
     minimum, desired = group["MinSize"], max(1, group["DesiredCapacity"])
+    relaunched = False
     autoscaling_client.update_auto_scaling_group(
         AutoScalingGroupName=group_name, MinSize=0, DesiredCapacity=0
     )
-    wait_until(lambda: asg_instance_count(autoscaling_client, group_name) == 0, timeout, 5.0, sleep)
-    forcing = time.monotonic() - started
-    autoscaling_client.update_auto_scaling_group(
-        AutoScalingGroupName=group_name, MinSize=minimum, DesiredCapacity=desired
-    )
+    try:
+        wait_until(lambda: asg_instance_count(autoscaling_client, group_name) == 0, timeout, 5.0, sleep)
+        forcing = time.monotonic() - started
+        autoscaling_client.update_auto_scaling_group(
+            AutoScalingGroupName=group_name, MinSize=minimum, DesiredCapacity=desired
+        )
+        relaunched = True
+    finally:  # an error or Ctrl-C while empty: put the group's size back as it was
+        if not relaunched:
+            autoscaling_client.update_auto_scaling_group(
+                AutoScalingGroupName=group_name, MinSize=minimum, DesiredCapacity=group["DesiredCapacity"]
+            )
     first = wait_until(probe, timeout, 2.0, sleep)
     return Forced(f"Auto Scaling group scaled 0 -> {desired} instances", first, forcing)

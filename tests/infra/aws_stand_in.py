@@ -5,7 +5,10 @@ so user_data.sh's metadata and signal requests never leave the container. Each r
 appended to a JSON-lines file for the test to read. Standard library only: it runs on the
 container's Debian python3.
 
-    python3 aws_stand_in.py PORT RECORD_FILE
+    python3 aws_stand_in.py PORT RECORD_FILE [refuse-signals]
+
+With ``refuse-signals`` it answers SignalResource as CloudFormation does when no creation or update
+waits for a signal (a scale-out, a relaunch): a ValidationError.
 """
 
 from __future__ import annotations
@@ -24,10 +27,18 @@ SIGNAL_RESPONSE = (
     '<SignalResourceResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
     "<ResponseMetadata><RequestId>stand-in</RequestId></ResponseMetadata></SignalResourceResponse>"
 )
+# CloudFormation's words for it, as cfn-signal users report them (aws-cloudformation-templates#34).
+SIGNAL_REFUSED = (
+    '<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type>'
+    "<Code>ValidationError</Code><Message>Stack arn:aws:cloudformation:eu-west-1:123456789012:stack/"
+    "OneModel-Ec2/stand-in is in CREATE_COMPLETE state and cannot be signaled</Message></Error>"
+    "<RequestId>stand-in</RequestId></ErrorResponse>"
+)
 
 
 class StandIn(BaseHTTPRequestHandler):
     record_file: Path
+    refuse_signals = False
 
     def do_PUT(self) -> None:  # IMDSv2: a session token first
         self._record({})
@@ -50,7 +61,9 @@ class StandIn(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
         form = {key: values[0] for key, values in parse_qs(body).items()}
         self._record(form)
-        if form.get("Action") == "SignalResource":
+        if form.get("Action") == "SignalResource" and self.refuse_signals:
+            self._reply(400, SIGNAL_REFUSED, "text/xml")
+        elif form.get("Action") == "SignalResource":
             self._reply(200, SIGNAL_RESPONSE, "text/xml")
         else:
             self._reply(400, "only SignalResource is stood in for", "text/plain")
@@ -77,6 +90,7 @@ class StandIn(BaseHTTPRequestHandler):
 def main() -> None:
     port, record_file = int(sys.argv[1]), Path(sys.argv[2])
     StandIn.record_file = record_file
+    StandIn.refuse_signals = sys.argv[3:] == ["refuse-signals"]
     ThreadingHTTPServer(("127.0.0.1", port), StandIn).serve_forever()
 
 

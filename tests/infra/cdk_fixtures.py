@@ -7,8 +7,10 @@ pytest from rewriting this plugin's asserts).
 
 Synth needs neither a Docker engine nor AWS. Image assets are only copied into the cloud assembly
 and hashed; `cdk deploy` builds them (checked by hand: `CDK_DOCKER=/bin/false npx cdk synth` works).
-The stacks are environment-agnostic and make no context lookups (test_stacks checks the manifest
-asks for none), so synth makes no AWS call and needs no credentials, fake or real.
+Without the CDK CLI's account and region (CDK_DEFAULT_*, unset here) the stacks are
+environment-agnostic and make no context lookups (test_stacks checks the manifest asks for none), so
+synth makes no AWS call and needs no credentials, fake or real. (With them, the EC2 stack pins its AMI
+from cdk.context.json; test_stacks synthesizes that case with the context filled in.)
 """
 
 from __future__ import annotations

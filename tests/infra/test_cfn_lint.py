@@ -17,8 +17,8 @@ pytest_plugins = ("tests.infra.cdk_fixtures",)
 
 
 # W3005 "DependsOn already enforced by a Ref/GetAtt": CDK's own constructs (the Lambda role, the ECS
-# listener, the default-security-group custom resource) add an explicit DependsOn beside the implicit
-# one. Redundant, harmless, and not ours to remove without escape hatches into CDK internals.
+# listener) add an explicit DependsOn beside the implicit one. Redundant, harmless, and not ours to
+# remove without escape hatches into CDK internals.
 IGNORED = ["W3005"]
 
 

@@ -288,6 +288,64 @@ def test_deploy_ec2_s_check_warns_but_goes_on_when_ingress_is_closed(
     assert warning.startswith("Warning: ALLOWED_CIDR is 127.0.0.1/32, closed")
 
 
+@pytest.mark.parametrize("cidr", ["2001:db8::/64", "::/0"])
+@pytest.mark.usefixtures("fake_credentials")
+def test_an_ipv6_allowed_cidr_stops_the_deploy_with_one_line(
+    capsys: pytest.CaptureFixture[str], cidr: str
+) -> None:
+    with mock_aws():
+        assert credentials.main(["--allowed-cidr", cidr]) == credentials.EXIT_WILL_NOT_FIT
+    (message,) = capsys.readouterr().err.splitlines()
+    assert "IPv6" in message and "IPv4-only" in message and "ALLOWED_CIDR=<address>/32" in message
+
+
+# ---------------------------------------------------------------- ECS's service-linked role
+@pytest.mark.usefixtures("fake_credentials")
+def test_an_ecs_deploy_creates_the_service_linked_role_a_new_account_lacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with mock_aws():
+        assert credentials.main(["--ecs-service-linked-role"]) == 0
+        # (moto names the role after the service's lower-case prefix; IAM names it AWSServiceRoleForECS)
+        roles = boto3.client("iam").list_roles(PathPrefix=f"/aws-service-role/{preflight.ECS_SERVICE}/")
+    assert len(roles["Roles"]) == 1
+    assert "created the service-linked role" in capsys.readouterr().err
+
+
+def test_a_service_linked_role_that_exists_already_is_fine() -> None:
+    # IAM's answer to a second creation, as AWS returns it (moto answers EntityAlreadyExists instead).
+    iam = boto3.client("iam", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    taken = (
+        "Service role name AWSServiceRoleForECS has been taken in this account, "
+        "please try a different suffix."
+    )
+    with Stubber(iam) as stub:
+        stub.add_client_error(
+            "create_service_linked_role",
+            service_error_code="InvalidInput",
+            service_message=taken,
+            http_status_code=400,
+            expected_params={"AWSServiceName": "ecs.amazonaws.com"},
+        )
+        assert (
+            preflight.ensure_ecs_service_linked_role(iam)
+            == "ECS: the service-linked role AWSServiceRoleForECS exists."
+        )
+        stub.assert_no_pending_responses()
+
+
+def test_a_refused_service_linked_role_stops_with_one_line_naming_the_fix() -> None:
+    iam = boto3.client("iam", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(iam) as stub:
+        stub.add_client_error(
+            "create_service_linked_role", service_error_code="AccessDenied", http_status_code=403
+        )
+        with pytest.raises(preflight.PreflightFailed) as failed:
+            preflight.ensure_ecs_service_linked_role(iam)
+    assert len(str(failed.value).splitlines()) == 1
+    assert "aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com" in str(failed.value)
+
+
 def run_make(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["make", "--no-print-directory", *args, f"BIN={Path(sys.executable).parent}"],
@@ -305,9 +363,11 @@ def run_make(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
     [
         ("deploy-lambda", ["--lambda-reserved-concurrency"]),
         ("deploy-ec2", ["--allowed-cidr"]),
-        ("deploy-ecs", ["--allowed-cidr"]),
-        ("deploy-all", ["--lambda-reserved-concurrency", "--allowed-cidr"]),
+        ("deploy-ecs", ["--allowed-cidr", "--ecs-service-linked-role"]),
+        ("deploy-all", ["--lambda-reserved-concurrency", "--allowed-cidr", "--ecs-service-linked-role"]),
         ("destroy-lambda", []),
+        ("refresh-ami", []),
+        ("gc", []),
     ],
 )
 def test_each_deploy_target_s_preflight_checks_what_it_deploys(target: str, checks: list[str]) -> None:

@@ -14,13 +14,19 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_elasticloadbalancingv2_targets as elbv2_targets
 from aws_cdk.assertions import Match, Template
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
 
+from infra.app import cli_environment
 from infra.common import names, sizing
+from infra.common.app_image import image_health_check
 from infra.common.context import CONTEXT_DEFAULTS, read_settings
 from infra.common.load_balanced import LoadBalancedNetwork
+from infra.common.nag import enable_nag
 from infra.common.paths import REPO_ROOT
+from infra.ec2 import ami
 from infra.ec2.bundle import WHEELS_DIR
-from infra.ec2.stack import DEBIAN_AMI_PARAMETER, USER_DATA_SCRIPT, user_data_exports
+from infra.ec2.stack import DEBIAN_AMI_PARAMETER, DEBIAN_ARCH, USER_DATA_SCRIPT, Ec2Stack, user_data_exports
 from infra.ecs.stack import EcsStack
 from serving.config import Settings as ServerSettings
 from serving.config import workers_for
@@ -124,6 +130,21 @@ def test_stacks_are_tagged_and_create_no_nat_gateway(synth: Synthesis, way: name
     assert stack_artifact["properties"]["tags"] == {"Project": names.PROJECT_TAG, "Way": way}
 
 
+@pytest.mark.parametrize("synthesis", ["synth", "synth_alternative"])
+@pytest.mark.parametrize("way", ["ec2", "ecs"])
+def test_destroy_leaves_no_custom_resource_or_log_group_behind(
+    way: names.Way, synthesis: str, request: pytest.FixtureRequest
+) -> None:
+    synth: Synthesis = request.getfixturevalue(synthesis)
+    resources = synth.templates[way]["Resources"].values()
+    # No Custom::VpcRestrictDefaultSG: its provider function's log group outlived every destroy.
+    assert not [r["Type"] for r in resources if r["Type"].startswith("Custom::")]
+    assert not [r for r in resources if r["Type"] == "AWS::Lambda::Function"]
+    # The one log group is the app's, deleted with the stack.
+    log_groups = [r for r in resources if r["Type"] == "AWS::Logs::LogGroup"]
+    assert [group["DeletionPolicy"] for group in log_groups] == ["Delete"]
+
+
 @pytest.mark.parametrize("way", ["ec2", "ecs"])
 def test_alb_admits_only_the_allowed_cidr_on_port_80(synth: Synthesis, way: names.Way) -> None:
     # The load balancer's own security group, found through the load balancer rather than by its text.
@@ -185,6 +206,8 @@ def test_ec2_launch_template_is_locked_down(synth: Synthesis) -> None:
 
 
 def test_ec2_uses_debian_12_from_the_public_ssm_parameter(synth: Synthesis) -> None:
+    # With no account and region (no credentials) nothing can be looked up: the parameter is read at
+    # deploy time. A deploy always has both, and pins the AMI instead (the test below).
     synth.template("ec2").has_parameter(
         "*",
         {
@@ -192,6 +215,83 @@ def test_ec2_uses_debian_12_from_the_public_ssm_parameter(synth: Synthesis) -> N
             "Default": DEBIAN_AMI_PARAMETER.format(arch="amd64"),
         },
     )
+
+
+# What a first synth with credentials looks up and the CDK CLI writes to cdk.context.json.
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+PINNED_AMI = {"x86_64": "ami-0123456789abcdef0", "arm64": "ami-0fedcba9876543210"}
+
+
+def _pinned_context(architecture: str) -> dict[str, Any]:
+    parameter = DEBIAN_AMI_PARAMETER.format(arch=DEBIAN_ARCH[architecture])
+    return {
+        f"ssm:account={ACCOUNT}:parameterName={parameter}:region={REGION}": PINNED_AMI[architecture],
+        f"availability-zones:account={ACCOUNT}:region={REGION}": [f"{REGION}a", f"{REGION}b", f"{REGION}c"],
+    }
+
+
+@pytest.mark.parametrize("architecture", ["x86_64", "arm64"])
+def test_a_deploy_pins_the_ami_that_cdk_context_json_holds(architecture: str, tmp_path: Path) -> None:
+    cdk_json = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    context = {**cdk_json, "architecture": architecture, **_pinned_context(architecture)}
+    app = cdk.App(context=context, outdir=str(tmp_path / "cdk.out"))
+    environment = cdk.Environment(account=ACCOUNT, region=REGION)
+    stack = Ec2Stack(
+        app,
+        names.STACK_NAMES["ec2"],
+        settings=read_settings(app),
+        bundle_staging_dir=tmp_path / "bundle",
+        env=environment,
+    )
+    enable_nag(app)  # an unacknowledged cdk-nag finding fails this synth
+    assembly = app.synth()
+    template = assembly.get_stack_by_name(stack.stack_name).template
+    manifest = json.loads((Path(assembly.directory) / "manifest.json").read_text())
+    # W3010 (literal zones): with an account, the VPC's zones come from CDK's lookup, pinned with the AMI.
+    ignored = ["W3005", "W3010"]  # W3005 as in test_cfn_lint
+    findings = lint(json.dumps(template), config=ManualArgs(regions=[REGION], ignore_checks=ignored))
+
+    (launch_template,) = (
+        r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::LaunchTemplate"
+    )
+    assert launch_template["Properties"]["LaunchTemplateData"]["ImageId"] == PINNED_AMI[architecture]
+    # Nothing read at deploy time: a new Debian release changes nothing until `make refresh-ami`.
+    debian = DEBIAN_AMI_PARAMETER.partition("{")[0]
+    assert debian not in json.dumps(template.get("Parameters", {}))
+    assert "missing" not in manifest  # everything came from the context: no lookup, no AWS call
+    assert [str(finding) for finding in findings] == []  # cfn-lint clean, as the env-agnostic templates
+
+
+def test_the_cdk_cli_s_account_and_region_reach_the_ec2_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", ACCOUNT)
+    monkeypatch.setenv("CDK_DEFAULT_REGION", REGION)
+    assert (cli_environment().account, cli_environment().region) == (ACCOUNT, REGION)
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT")
+    monkeypatch.delenv("CDK_DEFAULT_REGION")
+    assert (cli_environment().account, cli_environment().region) == (None, None)  # tests, offline synth
+
+
+def test_refresh_ami_forgets_only_the_pinned_amis(tmp_path: Path) -> None:
+    context_file = tmp_path / "cdk.context.json"
+    other = {
+        "availability-zones:account=1:region=r": ["ra"],
+        "ssm:account=1:parameterName=/mine:region=r": "x",
+    }
+    context_file.write_text(json.dumps({**other, **_pinned_context("x86_64"), **_pinned_context("arm64")}))
+
+    forgotten = ami.forget(context_file)
+
+    assert len(forgotten) == 2 and all(DEBIAN_AMI_PARAMETER.partition("{")[0] in key for key in forgotten)
+    assert json.loads(context_file.read_text()) == {
+        **other,
+        f"availability-zones:account={ACCOUNT}:region={REGION}": [f"{REGION}a", f"{REGION}b", f"{REGION}c"],
+    }
+
+
+def test_the_committed_cdk_context_json_pins_nothing_yet() -> None:
+    # CDK's cache: each account's first synth with credentials fills it in. Committed empty, it keeps
+    # the tests and an offline `make synth` from depending on anyone's account.
+    assert json.loads((REPO_ROOT / "cdk.context.json").read_text()) == {}
 
 
 def test_ec2_user_data_is_the_real_script_with_its_parameters(synth: Synthesis) -> None:
@@ -244,6 +344,21 @@ def test_ec2_asg_replaces_instances_the_alb_finds_unhealthy(synth: Synthesis) ->
     assert asg["MinSize"] == str(sizing.EC2_MIN_INSTANCES)
     assert asg["HealthCheckType"] == "ELB"
     assert asg["TargetGroupARNs"]
+
+
+@pytest.mark.parametrize("synthesis", ["synth", "synth_alternative"])
+def test_ec2_asg_lets_a_boot_use_its_whole_budget_before_judging_it(
+    synthesis: str, request: pytest.FixtureRequest
+) -> None:
+    synth: Synthesis = request.getfixturevalue(synthesis)  # x86_64, then arm64
+    asg = _only(synth, "ec2", "AWS::AutoScaling::AutoScalingGroup")
+    budget = sizing.EC2_BOOT_SIGNAL_TIMEOUT_MINUTES * 60
+    # ELB health checks start only once a first boot may have ended: no instance replaced mid-boot.
+    assert asg["HealthCheckGracePeriod"] == budget
+    # Target tracking leaves a booting instance's CPU out as long (unset: the 300 s default cooldown).
+    assert asg["DefaultInstanceWarmup"] == budget
+    (policy,) = _resources(synth, "ec2", "AWS::AutoScaling::ScalingPolicy")
+    assert "EstimatedInstanceWarmup" not in policy  # so the group's warmup applies
 
 
 def test_ec2_asg_creates_and_rolls_only_on_boot_signals(synth: Synthesis) -> None:
@@ -342,6 +457,39 @@ def test_ecs_service_rolls_back_failed_deployments(synth: Synthesis) -> None:
     breaker = service["DeploymentConfiguration"]["DeploymentCircuitBreaker"]
     assert breaker == {"Enable": True, "Rollback": True}
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "ENABLED"
+
+
+@pytest.mark.parametrize("synthesis", ["synth", "synth_alternative"])
+def test_ecs_service_leaves_its_task_count_to_auto_scaling(
+    synthesis: str, request: pytest.FixtureRequest
+) -> None:
+    synth: Synthesis = request.getfixturevalue(synthesis)
+    # No DesiredCount: CloudFormation starts the service at 1 and an update keeps a scaled-out count.
+    assert "DesiredCount" not in _only(synth, "ecs", "AWS::ECS::Service")
+    assert _only(synth, "ecs", "AWS::ApplicationAutoScaling::ScalableTarget")["MinCapacity"] >= 1
+
+
+@pytest.mark.parametrize("synthesis", ["synth", "synth_alternative"])
+def test_ecs_task_declares_the_image_s_health_check(synthesis: str, request: pytest.FixtureRequest) -> None:
+    synth: Synthesis = request.getfixturevalue(synthesis)
+    (container,) = _only(synth, "ecs", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    health = image_health_check()
+    # ECS ignores an image's HEALTHCHECK: the task repeats the Dockerfile's, command and timings.
+    assert json.dumps(health.command) in dockerfile
+    assert f"http://127.0.0.1:{sizing.APP_PORT}{sizing.READY_PATH}" in " ".join(health.command)
+    assert container["HealthCheck"] == {
+        "Command": ["CMD", *health.command],
+        "Interval": health.interval,
+        "Timeout": health.timeout,
+        "StartPeriod": health.start_period,
+        "Retries": health.retries,
+    }
+    assert re.search(
+        rf"HEALTHCHECK --interval={health.interval}s --timeout={health.timeout}s "
+        rf"--start-period={health.start_period}s --retries={health.retries}",
+        dockerfile,
+    )
 
 
 def test_ecs_service_tracks_cpu(synth: Synthesis) -> None:
@@ -662,7 +810,7 @@ def test_context_values_are_parsed() -> None:
     "context",
     [
         {"allowedIngressCidr": "203.0.113.7"},  # accepted: a bare address is a /32
-        {"allowedIngressCidr": "2001:db8::/64"},
+        {"allowedIngressCidr": "0.0.0.0/0"},
     ],
 )
 def test_good_cidrs_are_accepted(context: dict[str, str]) -> None:
@@ -714,3 +862,11 @@ def test_a_certificate_and_its_host_name_give_https_settings() -> None:
 def test_bad_https_context_fails_synth_with_a_reason(context: dict[str, str], reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         read_settings(cdk.App(context=context))
+
+
+@pytest.mark.parametrize("cidr", ["2001:db8::/64", "2001:db8::7", "::/0"])
+def test_an_ipv6_cidr_is_refused_naming_the_fix(cidr: str) -> None:
+    # The ALBs are IPv4-only: an IPv6 rule would deploy fine and admit nobody.
+    with pytest.raises(ValueError, match=r"IPv6.*IPv4-only.*ALLOWED_CIDR=<address>/32") as refused:
+        read_settings(cdk.App(context={"allowedIngressCidr": cidr}))
+    assert len(str(refused.value).splitlines()) == 1

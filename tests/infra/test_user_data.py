@@ -95,13 +95,14 @@ def start_instance(start_container: StartContainer, image: str, bundle_dir: Path
     mounts += ["--volume", f"{aws_stand_in.__file__}:/aws_stand_in.py:ro"]
     container = start_container(*SYSTEMD_RUN_FLAGS, *mounts, "--publish", f"127.0.0.1::{APP_PORT}", image)
     wait_for_boot(container)
+    start_stand_in(container, "aws-stand-in", STAND_IN_RECORDS)
+    return container
+
+
+def start_stand_in(container: Container, unit: str, records: str, *mode: str) -> None:
+    """The AWS stand-in as a transient unit on STAND_IN_PORT (mode: aws_stand_in.py's options)."""
     container.exec(
-        "systemd-run",
-        "--unit=aws-stand-in",
-        "python3",
-        "/aws_stand_in.py",
-        str(STAND_IN_PORT),
-        STAND_IN_RECORDS,
+        "systemd-run", f"--unit={unit}", "python3", "/aws_stand_in.py", str(STAND_IN_PORT), records, *mode
     )
     probe = f"import socket; socket.create_connection(('127.0.0.1', {STAND_IN_PORT}), timeout=1)"
     deadline = time.monotonic() + 20
@@ -109,7 +110,6 @@ def start_instance(start_container: StartContainer, image: str, bundle_dir: Path
         if time.monotonic() > deadline:
             pytest.fail(f"the AWS stand-in did not listen on {STAND_IN_URL}")
         time.sleep(0.2)
-    return container
 
 
 def wait_for_boot(container: Container, timeout: float = 60) -> None:
@@ -142,8 +142,8 @@ def run_user_data(instance: Container, bundle: str = "bundle.zip") -> subprocess
     return instance.exec("bash", "/user-data.sh", env=env, timeout=900)
 
 
-def stand_in_requests(instance: Container) -> list[dict[str, object]]:
-    records = instance.exec("cat", STAND_IN_RECORDS).stdout
+def stand_in_requests(instance: Container, records_file: str = STAND_IN_RECORDS) -> list[dict[str, object]]:
+    records = instance.exec("cat", records_file).stdout
     return [json.loads(line) for line in records.splitlines()]
 
 
@@ -256,6 +256,26 @@ def test_a_failing_boot_signals_failure(
     assert [form["Status"] for form in signals(stand_in_requests(instance))] == ["FAILURE"]
     assert signals(stand_in_requests(instance))[0]["UniqueId"] == aws_stand_in.INSTANCE_ID
     assert instance.exec("systemctl", "is-active", "one-model").stdout.strip() != "active"
+
+
+@pytest.mark.docker
+def test_a_boot_no_creation_or_update_waits_for_still_succeeds(installed: Container) -> None:
+    # A scale-out or make compare's relaunch: CloudFormation refuses the signal (no policy waits).
+    refused_records = "/var/lib/aws-stand-in-refusing.jsonl"
+    installed.exec("systemctl", "stop", "aws-stand-in")
+    start_stand_in(installed, "aws-stand-in-refusing", refused_records, "refuse-signals")
+    try:
+        result = run_user_data(installed)
+    finally:
+        installed.exec("systemctl", "stop", "aws-stand-in-refusing")
+        start_stand_in(installed, "aws-stand-in-again", STAND_IN_RECORDS)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "cannot be signaled" in result.stderr  # the refusal reached the script, which logged it
+    assert "CloudFormation took no SUCCESS signal" in result.stdout
+    assert [form["Status"] for form in signals(stand_in_requests(installed, refused_records))] == ["SUCCESS"]
+    assert installed.exec("systemctl", "is-active", "one-model").stdout.strip() == "active"
+    wait_until_ok(installed.url(APP_PORT, "/ready"), installed, timeout=10)
 
 
 @pytest.mark.docker

@@ -199,6 +199,49 @@ def test_ecs_cold_start_scales_the_service_to_zero_and_back(aws: None) -> None:
     assert "0 -> 2" in forced.method
 
 
+# ---------------------------------------------------------------- an interruption mid-forcing
+def fail_on_call(client: Any, operation: str, number: int, error: BaseException) -> None:
+    """Make the ``number``-th ``operation`` call of ``client`` raise ``error`` before it is sent."""
+    calls: list[str] = []
+
+    def interrupt(**_: Any) -> None:
+        calls.append(operation)
+        if len(calls) == number:
+            raise error
+
+    client.meta.events.register(f"before-call.*.{operation}", interrupt)
+
+
+def test_ec2_cold_start_interrupted_while_empty_puts_the_group_back(aws: None) -> None:
+    autoscaling = boto3.client("autoscaling", region_name=REGION)
+    asg(autoscaling, boto3.client("ec2", region_name=REGION), size=2)
+    autoscaling.update_auto_scaling_group(AutoScalingGroupName="asg", MinSize=1, MaxSize=3)
+    # The first describe reads the size; the second (waiting for the group to empty) loses the network.
+    fail_on_call(autoscaling, "DescribeAutoScalingGroups", 2, ConnectionError("network gone"))
+
+    with pytest.raises(ConnectionError):
+        force_ec2_cold(autoscaling, "asg", probe=lambda: True, sleep=lambda _: None)
+
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["asg"])["AutoScalingGroups"][0]
+    assert (group["MinSize"], group["DesiredCapacity"]) == (1, 2)
+
+
+def test_ecs_cold_start_interrupted_by_ctrl_c_at_zero_tasks_puts_the_service_back(aws: None) -> None:
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="cluster")
+    ecs.register_task_definition(
+        family="app", containerDefinitions=[{"name": "app", "image": "one-model:ecs", "memory": 1024}]
+    )
+    ecs.create_service(cluster="cluster", serviceName="svc", taskDefinition="app", desiredCount=3)
+    # The first describe reads the count; the second is the waiter's, when the user presses Ctrl-C.
+    fail_on_call(ecs, "DescribeServices", 2, KeyboardInterrupt())
+
+    with pytest.raises(KeyboardInterrupt):
+        force_ecs_cold(ecs, "cluster", "svc", tasks=1, probe=lambda: True, delay=1)
+
+    assert ecs.describe_services(cluster="cluster", services=["svc"])["services"][0]["desiredCount"] == 3
+
+
 # ---------------------------------------------------------------- Lambda: a new configuration
 def test_lambda_cold_start_adds_a_token_keeps_other_variables_and_waits_for_the_update() -> None:
     client = boto3.client("lambda", region_name=REGION)
