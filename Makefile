@@ -118,6 +118,7 @@ compare: $(MODEL) ## All three deployed ways, cold and steady, and the compariso
 # AWS CDK (Python) app in infra/: one stack per way. The CLI is pinned in package.json (`npx cdk`).
 # Context: ALLOWED_CIDR=203.0.113.7/32 (the ALBs admit nobody by default), ARCH=x86_64|arm64,
 # LAMBDA_RESERVED_CONCURRENCY=none|10, FUNCTION_URL_AUTH=AWS_IAM|NONE (NONE: a public URL, see docs/deploy.md);
+# LAMBDA_COLD_START=on-demand|snapstart|provisioned with LAMBDA_PROVISIONED_CONCURRENCY=1 (docs/deploy.md);
 # CDK_FLAGS=... is passed to every cdk command.
 CDK := npx --no-install cdk
 # The ways and their stack names have one home, infra/common/names.py (standard library only, so
@@ -126,13 +127,16 @@ INFRA_STACKS := $(shell $(PYTHON) -m infra.common.names)
 stack_names = $(shell $(PYTHON) -m infra.common.names $(1))
 CDK_CONTEXT := $(if $(ALLOWED_CIDR),-c allowedIngressCidr=$(ALLOWED_CIDR)) $(if $(ARCH),-c architecture=$(ARCH)) \
 	$(if $(LAMBDA_RESERVED_CONCURRENCY),-c lambdaReservedConcurrency=$(LAMBDA_RESERVED_CONCURRENCY)) \
-	$(if $(FUNCTION_URL_AUTH),-c functionUrlAuth=$(FUNCTION_URL_AUTH))
+	$(if $(FUNCTION_URL_AUTH),-c functionUrlAuth=$(FUNCTION_URL_AUTH)) \
+	$(if $(LAMBDA_COLD_START),-c lambdaColdStart=$(LAMBDA_COLD_START)) \
+	$(if $(LAMBDA_PROVISIONED_CONCURRENCY),-c lambdaProvisionedConcurrency=$(LAMBDA_PROVISIONED_CONCURRENCY))
 CDK_RUN := $(CDK) $(CDK_CONTEXT) $(CDK_FLAGS)
 # Fail at once, in one line, when no AWS credentials or no region work (infra/common/credentials.py);
 # deploys also check what the account can take (infra/common/preflight.py): the Lambda reservation
 # must fit the account's concurrency, and a closed ALLOWED_CIDR gets a warning.
 AWS_CHECK := $(BIN)/python -m infra.common.credentials
-PREFLIGHT_lambda := --lambda-reserved-concurrency "$(LAMBDA_RESERVED_CONCURRENCY)"
+PREFLIGHT_lambda := --lambda-reserved-concurrency "$(LAMBDA_RESERVED_CONCURRENCY)" \
+	--lambda-cold-start "$(LAMBDA_COLD_START)" --lambda-provisioned-concurrency "$(LAMBDA_PROVISIONED_CONCURRENCY)"
 PREFLIGHT_ec2 := --allowed-cidr "$(ALLOWED_CIDR)"
 PREFLIGHT_ecs := $(PREFLIGHT_ec2)
 INFRA_TARGETS := synth diff bootstrap deploy-all destroy-all $(addprefix deploy-,$(INFRA_STACKS)) \

@@ -14,7 +14,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.common.names import FunctionUrlAuth
+from infra.common.names import LAMBDA_COLD_STARTS, FunctionUrlAuth, LambdaColdStart
 from infra.common.sizing import DEFAULT_ARCHITECTURE, Architecture
 
 # cdk.json repeats these defaults in its "context" block, so `cdk synth` shows them; a test keeps them equal.
@@ -29,6 +29,11 @@ CONTEXT_DEFAULTS: Final[dict[str, str]] = {
     # A number caps the function's environments (and reserves them out of the account's pool);
     # "none" deploys on any account: AWS keeps 100 unreserved, and new accounts may have only 10.
     "lambdaReservedConcurrency": "none",
+    # How Lambda meets a cold start: on-demand (init on the first request; $0 while idle), snapstart
+    # (restore a snapshot of the initialized version) or provisioned (N environments kept initialized).
+    "lambdaColdStart": "on-demand",
+    # The environments `lambdaColdStart=provisioned` keeps initialized (billed by the hour).
+    "lambdaProvisionedConcurrency": "1",
 }
 
 
@@ -38,6 +43,8 @@ class Settings:
     architecture: Architecture
     function_url_auth: FunctionUrlAuth
     lambda_reserved_concurrency: int | None
+    lambda_cold_start: LambdaColdStart = "on-demand"
+    lambda_provisioned_concurrency: int = 1
 
     # One `architecture` sets what each service runs and what Docker builds, so they cannot disagree.
     @property
@@ -62,6 +69,10 @@ def read_settings(scope: Construct) -> Settings:
         architecture=_parse_architecture(_context(scope, "architecture")),
         function_url_auth=_parse_function_url_auth(_context(scope, "functionUrlAuth")),
         lambda_reserved_concurrency=_parse_reserved_concurrency(_context(scope, "lambdaReservedConcurrency")),
+        lambda_cold_start=_parse_cold_start(_context(scope, "lambdaColdStart")),
+        lambda_provisioned_concurrency=_parse_provisioned_concurrency(
+            _context(scope, "lambdaProvisionedConcurrency")
+        ),
     )
 
 
@@ -100,4 +111,17 @@ def _parse_reserved_concurrency(value: str) -> int | None:
         return None
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"lambdaReservedConcurrency={value!r}: use a positive integer or 'none'")
+    return int(value)
+
+
+def _parse_cold_start(value: str) -> LambdaColdStart:
+    for mode in LAMBDA_COLD_STARTS:
+        if value.lower() == mode:
+            return mode
+    raise ValueError(f"lambdaColdStart={value!r}: use {', '.join(LAMBDA_COLD_STARTS)}")
+
+
+def _parse_provisioned_concurrency(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"lambdaProvisionedConcurrency={value!r}: use a positive integer")
     return int(value)

@@ -5,6 +5,7 @@ no region is set, or the account cannot take what the deploy asks for.
     python -m infra.common.credentials --quiet  # the same, printing nothing (`make diff` uses it)
     python -m infra.common.credentials --lambda-reserved-concurrency 10   # deploy-lambda, deploy-all
     python -m infra.common.credentials --allowed-cidr 203.0.113.7/32      # deploy-ec2/-ecs: warn if closed
+    python -m infra.common.credentials --lambda-cold-start provisioned --lambda-provisioned-concurrency 2
 
 Without this, `cdk deploy` synthesizes, then fails deep inside the CLI with a long trace (no
 credentials, no region), or CloudFormation fails the stack after the images were built and pushed
@@ -23,7 +24,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.common.preflight import PreflightFailed, check_lambda_reservation, ingress_warning
+from infra.common.preflight import (
+    PreflightFailed,
+    check_lambda_provisioned,
+    check_lambda_reservation,
+    ingress_warning,
+)
 
 EXIT_NO_CREDENTIALS = 2
 EXIT_NO_REGION = 3
@@ -69,6 +75,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="check that the account can reserve this many (empty: cdk.json's default)",
     )
     parser.add_argument(
+        "--lambda-cold-start", metavar="MODE|''", help="with provisioned: check that the account can take it"
+    )
+    parser.add_argument("--lambda-provisioned-concurrency", metavar="N|''", help="empty: cdk.json's default")
+    parser.add_argument(
         "--allowed-cidr", metavar="CIDR|''", help="warn when it admits nobody (empty: default)"
     )
     return parser.parse_args(argv)
@@ -95,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             lambda_client = session.client("lambda", config=CLIENT_CONFIG)
             cloudformation = session.client("cloudformation", config=CLIENT_CONFIG)
             say(check_lambda_reservation(lambda_client, cloudformation, args.lambda_reserved_concurrency))
+            if args.lambda_cold_start is not None:
+                provisioned = (args.lambda_cold_start, args.lambda_provisioned_concurrency)
+                reservation = args.lambda_reserved_concurrency
+                say(check_lambda_provisioned(lambda_client, cloudformation, *provisioned, reservation))
         except PreflightFailed as error:
             say(str(error))
             return EXIT_WILL_NOT_FIT
