@@ -187,7 +187,7 @@ def test_after_restore_the_first_request_says_restored_then_false(caplog: pytest
     assert first[2]["predictions"][0]["label"] == "class_0"
     assert _sample("process_restores_total") == restores + 1
     assert _sample("process_cold_starts_total") == colds  # a restore is not counted as a fresh start
-    logged = [record.fields["cold"] for record in caplog.records if record.getMessage() == "request"]
+    logged = [r.__dict__["fields"]["cold"] for r in caplog.records if r.getMessage() == "request"]
     assert logged == ["restored", False]
 
 
