@@ -5,6 +5,7 @@ every endpoint a local HTTP server on 127.0.0.1. Nothing reaches AWS."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import threading
@@ -26,7 +27,13 @@ from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES, Way
 from infra.local.function_url.sigv4 import Identity
 from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
 from loadtests.aws.__main__ import main as aws_main
-from loadtests.aws.billing import billed_scenarios, parse_report, read_reports
+from loadtests.aws.billing import (
+    REPORT_FILTER,
+    billed_scenarios,
+    parse_report,
+    read_reports,
+    summarize_reports,
+)
 from loadtests.aws.cold import COLD_TOKEN_VARIABLE, force_ec2_cold, force_ecs_cold, force_lambda_cold
 from loadtests.aws.discovery import STABLE_STATUSES, StackNotReady, discover
 from loadtests.costs import BILLED, cost_rows, lambda_cost_per_million, load_prices
@@ -430,6 +437,56 @@ def test_report_lines_give_billed_durations_and_server_side_cold_starts(aws: Non
     )
 
 
+# ---------------------------------------------------------------- SnapStart's REPORT and INIT_REPORT lines
+def snapstart_lines() -> dict[str, str]:
+    lines: dict[str, str] = json.loads((RECORDED / "lambda" / "snapstart-log-lines.json").read_text())
+    return lines
+
+
+def test_a_restore_report_gives_restore_and_billed_restore_durations() -> None:
+    report = parse_report(snapstart_lines()["restore_report"])
+    assert report == {
+        "duration_ms": 306.34,
+        "billed_ms": 610.0,
+        "memory_mb": 3009.0,
+        "max_memory_used_mb": 155.0,
+        "restore_ms": 511.25,
+        "billed_restore_ms": 303.0,
+    }
+    # Billed Duration already holds the billed restore: 306.34 + 303 rounds up to 610.
+    assert report["billed_ms"] == math.ceil(report["duration_ms"] + report["billed_restore_ms"])
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("init_report", {"init_ms": 1670.77, "init_report": 1.0}),
+        ("init_report_error", {"init_ms": 1670.77, "init_report": 1.0, "init_failed": 1.0}),
+        ("init_report_timeout", {"init_ms": 10007.33, "init_report": 1.0, "init_failed": 1.0}),
+    ],
+)
+def test_an_init_report_line_gives_the_init_and_whether_it_failed(
+    line: str, expected: dict[str, float]
+) -> None:
+    assert parse_report(snapstart_lines()[line]) == expected
+
+
+def test_a_snapstart_window_counts_restores_beside_inits() -> None:
+    lines = snapstart_lines()
+    names = ["init_report", "restore_report", "restore_report_2", "warm_report", "warm_report"]
+    reports = [{**(parse_report(lines[n]) or {}), "stream": f"s{i % 2}", "t": i} for i, n in enumerate(names)]
+
+    summary = summarize_reports(reports, expected=4)
+
+    assert (summary["invocations"], summary["init_reports"], summary["failed_inits"]) == (4, 1, 0)
+    assert summary["cold_starts"] == 0  # no REPORT line carries an Init Duration under SnapStart
+    assert summary["init_ms"]["p50"] == 1670.77  # the INIT_REPORT's, beside the restores
+    assert summary["restores"] == 2
+    assert (summary["restore_ms"]["mean"], summary["restore_ms"]["max"]) == (455.11, 511.25)
+    assert summary["billed_restore_ms_total"] == 485.0
+    assert summary["billed_ms_total"] == 610 + 2521 + 13 + 13
+
+
 def test_report_lines_that_arrive_late_are_waited_for(aws: None, tmp_path: Path) -> None:
     origin = time.time() - 60
     logs = boto3.client("logs", region_name=REGION)
@@ -465,7 +522,7 @@ def test_every_page_of_report_lines_is_read() -> None:
         "Max Memory Used: 170 MB\t"
     )
     stubber = Stubber(logs)
-    expected = {"logGroupName": "g", "startTime": 0, "endTime": 10, "filterPattern": '"REPORT RequestId"'}
+    expected = {"logGroupName": "g", "startTime": 0, "endTime": 10, "filterPattern": REPORT_FILTER}
     stubber.add_response(
         "filter_log_events",
         {"events": [{"logStreamName": "a", "timestamp": 1, "message": line.format(n=1)}], "nextToken": "t"},
