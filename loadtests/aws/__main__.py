@@ -86,6 +86,10 @@ def auth_for(deployment: Deployment, region: str) -> Auth:
 def force_cold(deployment: Deployment, session: Any) -> Forced:
     outputs = deployment.outputs
     probe = predict_succeeds(deployment.endpoint_url)
+    if deployment.way == "lambda" and deployment.cold_start != "on-demand":
+        # A new $LATEST configuration leaves the alias's version (and its snapshot or provisioned
+        # environments) as they are: the cold run meets them as deployed.
+        return Forced(f"not forced: {deployment.cold_start} serves its alias as deployed", None, 0.0)
     if deployment.way == "lambda":
         return force_lambda_cold(session.client("lambda"), outputs[OUTPUT_FUNCTION_NAME])
     if deployment.way == "ecs":
@@ -112,6 +116,9 @@ def measure(
         "architecture": deployment.architecture,
         "details": {"endpoint": url, "auth": auth.type},
     }
+    if deployment.cold_start is not None:
+        result["details"]["cold_start_mode"] = deployment.cold_start
+        result["how"] += f", cold starts {deployment.cold_start}"
     if "cold" in scenarios:
         say(f"[{way}] forcing fresh execution environments ...")
         forced = force_cold(deployment, session)

@@ -23,9 +23,10 @@ from moto import mock_aws
 from moto.cloudformation.models import cloudformation_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES, Way
+from infra.common.names import LAMBDA_COLD_STARTS, OUTPUT_COLD_START, OUTPUTS_BY_WAY, STACK_NAMES, Way
 from infra.local.function_url.sigv4 import Identity
 from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
+from loadtests.aws.__main__ import force_cold
 from loadtests.aws.__main__ import main as aws_main
 from loadtests.aws.billing import (
     REPORT_FILTER,
@@ -35,7 +36,7 @@ from loadtests.aws.billing import (
     summarize_reports,
 )
 from loadtests.aws.cold import COLD_TOKEN_VARIABLE, force_ec2_cold, force_ecs_cold, force_lambda_cold
-from loadtests.aws.discovery import STABLE_STATUSES, StackNotReady, discover
+from loadtests.aws.discovery import STABLE_STATUSES, Deployment, StackNotReady, discover
 from loadtests.costs import BILLED, cost_rows, lambda_cost_per_million, load_prices
 from loadtests.locust_run import LoadSettings
 from loadtests.run import run_scenario
@@ -82,7 +83,8 @@ def stack_with_outputs(
 
 def contracted_outputs(way: Way, **values: str) -> dict[str, str]:
     outputs = {key: f"value-of-{key}" for key in OUTPUTS_BY_WAY[way]}
-    return {**outputs, "Architecture": "x86_64", "Way": way, **values}
+    mode = {OUTPUT_COLD_START: "on-demand"} if way == "lambda" else {}
+    return {**outputs, "Architecture": "x86_64", "Way": way, **mode, **values}
 
 
 # ---------------------------------------------------------------- discovery
@@ -97,6 +99,38 @@ def test_discovery_reads_the_contracted_outputs(aws: None) -> None:
     assert deployment.stack_name == STACK_NAMES["lambda"]
     assert deployment.endpoint_url == "https://abc.lambda-url.us-east-1.on.aws"
     assert deployment.outputs["FunctionName"] == "value-of-FunctionName"
+
+
+@pytest.mark.parametrize("mode", LAMBDA_COLD_STARTS)
+def test_discovery_tells_which_cold_start_mode_is_deployed(aws: None, mode: str) -> None:
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stack_with_outputs(
+        cloudformation, STACK_NAMES["lambda"], contracted_outputs("lambda", ColdStartMode=mode)
+    )
+
+    deployment = discover("lambda", cloudformation)
+
+    assert deployment.cold_start == mode
+
+
+def test_an_unknown_cold_start_mode_is_refused_in_one_line(aws: None) -> None:
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stack_with_outputs(cloudformation, STACK_NAMES["lambda"], contracted_outputs("lambda", ColdStartMode="x"))
+
+    with pytest.raises(StackNotReady, match="unknown cold-start mode 'x'"):
+        _ = discover("lambda", cloudformation).cold_start
+
+
+@pytest.mark.parametrize("mode", ["snapstart", "provisioned"])
+def test_an_alias_mode_is_measured_as_deployed_not_forced(mode: str) -> None:
+    # Resetting $LATEST would leave the alias's version untouched: nothing is called, and it says so.
+    deployment = Deployment("lambda", STACK_NAMES["lambda"], contracted_outputs("lambda", ColdStartMode=mode))
+    deployment = Deployment(deployment.way, deployment.stack_name, {**deployment.outputs, "EndpointUrl": "x"})
+
+    forced = force_cold(deployment, session=object())
+
+    assert forced.method == f"not forced: {mode} serves its alias as deployed"
+    assert forced.seconds_to_first_success is None
 
 
 @pytest.mark.parametrize("status", sorted(STABLE_STATUSES))

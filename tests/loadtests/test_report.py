@@ -19,7 +19,7 @@ from infra.common.sizing import ALB_HEALTH_CHECK_INTERVAL_SECONDS, ALB_HEALTHY_T
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.costs import CLIENT_MEASURED, DEFAULT_PRICES, hourly_cost, idle_monthly_cost, load_prices
 from loadtests.locust_run import LoadSettings
-from loadtests.report import CHARTS, markdown, terminal_summary, write_report
+from loadtests.report import CHARTS, cold_start_cell, markdown, terminal_summary, write_report
 from loadtests.run import report_data
 from loadtests.sizing import architecture, fargate_workers, host_architecture
 from serving.config import workers_for
@@ -302,3 +302,18 @@ def test_loadtests_keep_no_copy_of_the_ways_or_the_stacks_sizes() -> None:
                 assert not names & sizes, (
                     f"{path}:{node.lineno} copies {names & sizes} from infra.common.sizing"
                 )
+
+
+def test_the_cold_start_cell_shows_snapstart_restores_beside_the_snapshot_s_init() -> None:
+    billing = {
+        "restores": 2,
+        "restore_ms": {"p50": 455.11, "p99": 509.1},
+        "init_reports": 1,
+        "init_ms": {"p50": 1670.77},
+        "cold_starts": 0,
+    }
+    cell = cold_start_cell({"billing": {"cold": billing}})
+    assert (
+        cell == "2 restores, Restore Duration p50 455 ms p99 509 ms (snapshot's init 1,671 ms, INIT_REPORT)"
+    )
+    assert cold_start_cell({"billing": {"cold": {"cold_starts": 0, "restores": 0}}}) == "n/a"
