@@ -4,7 +4,7 @@
     npx cdk deploy OneModel-Lambda     # or `make deploy-lambda`
 
 Context (`-c key=value`, defaults in cdk.json): allowedIngressCidr, architecture, functionUrlAuth,
-lambdaReservedConcurrency; see infra/common/context.py.
+lambdaReservedConcurrency, lambdaColdStart, lambdaProvisionedConcurrency; see infra/common/context.py.
 """
 
 from __future__ import annotations

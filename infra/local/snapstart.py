@@ -107,6 +107,7 @@ def _report(request_id: str, duration_ms: float, restore_ms: float | None) -> No
 def handler_for(lifecycle: Lifecycle) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # the runtime client keeps its connection
+        disable_nagle_algorithm = True  # headers and body go out as separate small writes
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the container's log is the runtime's
