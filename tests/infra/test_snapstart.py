@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from infra.common.paths import REPO_ROOT
 from infra.local.docker import container_limits
@@ -47,6 +48,19 @@ def _invoke(container: Container, event: dict[str, Any]) -> tuple[dict[str, Any]
     assert response.headers["x-outcome"] == "response", response.text
     result: dict[str, Any] = response.json()
     return result, response.headers
+
+
+def _predict_here(rows: list[list[float]]) -> list[dict[str, Any]]:
+    """What the app's /predict answers in this process, for the same rows."""
+    from serving.app import app
+
+    with TestClient(app) as client:
+        response = client.post(
+            "/predict", content=predict_body(rows), headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 200
+    predictions: list[dict[str, Any]] = response.json()["predictions"]
+    return predictions
 
 
 def _app_log(container: Container) -> list[dict[str, Any]]:
@@ -103,8 +117,9 @@ def test_snapstart_lifecycle_runs_the_hooks_in_order_and_restores_a_warmed_app(
     second, _ = _invoke(container, function_url_event("GET", "/ready"))
 
     assert first["statusCode"] == 200
-    labels = [p["label"] for p in json.loads(first["body"])["predictions"]]
-    assert labels == expected_labels(rows)  # what /predict answers in this process, from the same model
+    predictions = json.loads(first["body"])["predictions"]
+    assert [p["label"] for p in predictions] == expected_labels(rows)
+    assert predictions == _predict_here(rows)  # labels and probabilities, as /predict answers them
     assert first["headers"]["x-cold-start"] == "restored"
     assert second["headers"]["x-cold-start"] == "false"
     assert float(headers["x-restore-duration-ms"]) > 0
