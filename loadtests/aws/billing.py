@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from loadtests.analysis import latency_summary, load_samples
 
 # Either kind of line (a filter pattern's "?term" matches any of the terms).
 REPORT_FILTER = '?"REPORT RequestId" ?"INIT_REPORT"'
+INIT_REPORT_FILTER = '"INIT_REPORT"'
 _FIELD = re.compile(
     r"(Duration|Billed Duration|Memory Size|Max Memory Used|Init Duration|Restore Duration"
     r"|Billed Restore Duration): ([0-9.]+) (?:ms|MB)"
@@ -66,13 +68,15 @@ def parse_report(message: str) -> dict[str, float] | None:
     return {_KEYS[name]: float(value) for name, value in _FIELD.findall(message)}
 
 
-def report_events(logs_client: Any, log_group: str, start_ms: int, end_ms: int) -> Iterator[dict[str, Any]]:
+def report_events(
+    logs_client: Any, log_group: str, start_ms: int, end_ms: int, pattern: str = REPORT_FILTER
+) -> Iterator[dict[str, Any]]:
     """Every REPORT event of ``log_group`` between the two epoch-millisecond bounds (all pages)."""
     request = {
         "logGroupName": log_group,
         "startTime": start_ms,
         "endTime": end_ms,
-        "filterPattern": REPORT_FILTER,
+        "filterPattern": pattern,
     }
     while True:
         page = logs_client.filter_log_events(**request)
@@ -165,3 +169,22 @@ def billed_scenarios(
         )
         billing[scenario] = summarize_reports(reports, answered)
     return billing
+
+
+def published_at_ms(lambda_client: Any, function_name: str, alias: str) -> int:
+    """When the alias's version was published (its ``LastModified``), in epoch milliseconds."""
+    version = lambda_client.get_alias(FunctionName=function_name, Name=alias)["FunctionVersion"]
+    config = lambda_client.get_function_configuration(FunctionName=function_name, Qualifier=version)
+    published = datetime.strptime(config["LastModified"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    return int(published.timestamp() * 1000)
+
+
+def snapshot_init(logs_client: Any, log_group: str, start_ms: int, end_ms: int) -> dict[str, Any]:
+    """SnapStart's init, run when the version was published: the INIT_REPORT lines from then on."""
+    lines = report_events(logs_client, log_group, start_ms, end_ms, INIT_REPORT_FILTER)
+    reports = [r for r in (parse_report(e["message"]) for e in lines) if r and "init_report" in r]
+    return {
+        "init_reports": len(reports),
+        "failed_inits": sum(1 for r in reports if "init_failed" in r),
+        "init_ms": latency_summary([r["init_ms"] for r in reports if "init_ms" in r]),
+    }

@@ -32,7 +32,9 @@ from loadtests.aws.billing import (
     REPORT_FILTER,
     billed_scenarios,
     parse_report,
+    published_at_ms,
     read_reports,
+    snapshot_init,
     summarize_reports,
 )
 from loadtests.aws.cold import COLD_TOKEN_VARIABLE, force_ec2_cold, force_ecs_cold, force_lambda_cold
@@ -519,6 +521,39 @@ def test_a_snapstart_window_counts_restores_beside_inits() -> None:
     assert (summary["restore_ms"]["mean"], summary["restore_ms"]["max"]) == (455.11, 511.25)
     assert summary["billed_restore_ms_total"] == 485.0
     assert summary["billed_ms_total"] == 610 + 2521 + 13 + 13
+
+
+def test_snapstart_s_init_is_read_from_the_version_s_publication_on(aws: None) -> None:
+    """SnapStart runs init when it publishes a version: the INIT_REPORT lines from then to the run."""
+    lines, logs = snapstart_lines(), boto3.client("logs", region_name=REGION)
+    origin = int(time.time() * 1000) - 60_000  # CloudWatch refuses events much older than this
+    logs.create_log_group(logGroupName="g")
+    logs.create_log_stream(logGroupName="g", logStreamName="s")
+    events = [(1_000, "init_report"), (2_000, "restore_report"), (3_000, "init_report_timeout")]
+    logs.put_log_events(
+        logGroupName="g",
+        logStreamName="s",
+        logEvents=[{"timestamp": origin + t, "message": lines[name]} for t, name in events],
+    )
+
+    init = snapshot_init(logs, "g", origin + 500, origin + 4_000)
+
+    assert (init["init_reports"], init["failed_inits"]) == (2, 1)
+    assert init["init_ms"]["max"] == 10007.33
+
+
+def test_the_alias_s_version_tells_when_snapstart_ran_init() -> None:
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    stubber = Stubber(lambda_client)
+    stubber.add_response("get_alias", {"FunctionVersion": "7"}, {"FunctionName": "fn", "Name": "live"})
+    stubber.add_response(
+        "get_function_configuration",
+        {"LastModified": "2026-12-04T10:00:00.250+0000"},
+        {"FunctionName": "fn", "Qualifier": "7"},
+    )
+    with stubber:
+        published = published_at_ms(lambda_client, "fn", "live")
+    assert published == 1_796_378_400_250
 
 
 def test_report_lines_that_arrive_late_are_waited_for(aws: None, tmp_path: Path) -> None:

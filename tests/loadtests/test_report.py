@@ -317,3 +317,12 @@ def test_the_cold_start_cell_shows_snapstart_restores_beside_the_snapshot_s_init
         cell == "2 restores, Restore Duration p50 455 ms p99 509 ms (snapshot's init 1,671 ms, INIT_REPORT)"
     )
     assert cold_start_cell({"billing": {"cold": {"cold_starts": 0, "restores": 0}}}) == "n/a"
+
+
+def test_the_cold_start_cell_prefers_the_init_read_from_the_version_s_publication() -> None:
+    billing = {"restores": 3, "restore_ms": {"p50": 400.0, "p99": 600.0}, "init_reports": 0, "cold_starts": 0}
+    snapshot = {"init_reports": 1, "init_ms": {"p50": 2100.0}}
+    cell = cold_start_cell({"billing": {"cold": billing, "snapshot_init": snapshot}})
+    assert (
+        cell == "3 restores, Restore Duration p50 400 ms p99 600 ms (snapshot's init 2,100 ms, INIT_REPORT)"
+    )
