@@ -125,7 +125,8 @@ class LambdaStack(cdk.Stack):
         # (the ALBs can), and without a reservation they can start environments up to the account's
         # concurrency limit, throttling the account's other unreserved functions; with one, they can
         # hold every reserved environment and everyone else gets 429. Destroy the stack after a
-        # benchmark either way.
+        # benchmark either way. In the alias modes the URL serves the alias: $LATEST has no snapshot
+        # and no provisioned environments.
         function_url = (alias or function).add_function_url(
             auth_type=lambda_.FunctionUrlAuthType[settings.function_url_auth]
         )
