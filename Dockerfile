@@ -84,6 +84,8 @@ CMD ["python", "-m", "serving"]
 # awslambdaric polls the Lambda Runtime API; `python -m` puts /app (the workdir) on sys.path.
 # root here: `sam local invoke` cannot add its emulator layer to an image with a non-root USER.
 # Lambda ignores the image's USER anyway and runs every function as its own unprivileged sandbox user.
+# SnapStart needs no label here: awslambdaric implements `GET /runtime/restore/next` and runs the
+# app's hooks (the label com.amazonaws.lambda.feature.snapstart="Allow" is for runtimes that do not).
 FROM runtime AS lambda
 USER root
 COPY --from=builder /opt/lambda /opt/lambda

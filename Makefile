@@ -136,6 +136,7 @@ compare: $(MODEL) ## All three deployed ways, cold and steady, and the compariso
 # LAMBDA_RESERVED_CONCURRENCY=none|10, FUNCTION_URL_AUTH=AWS_IAM|NONE (NONE: a public URL, see docs/deploy.md);
 # CERTIFICATE_ARN=arn:aws:acm:... DOMAIN_NAME=api.example.com: HTTPS on the ALBs (an ISSUED ACM certificate
 # in the stacks' region that covers DOMAIN_NAME; point DOMAIN_NAME at the LoadBalancerDnsName output);
+# LAMBDA_COLD_START=on-demand|snapstart|provisioned with LAMBDA_PROVISIONED_CONCURRENCY=1 (docs/deploy.md);
 # CDK_FLAGS=... is passed to every cdk command.
 CDK := npx --no-install cdk
 # The ways and their stack names have one home, infra/common/names.py (standard library only, so
@@ -145,7 +146,9 @@ stack_names = $(shell $(PYTHON) -m infra.common.names $(1))
 CDK_CONTEXT := $(if $(ALLOWED_CIDR),-c allowedIngressCidr=$(ALLOWED_CIDR)) $(if $(ARCH),-c architecture=$(ARCH)) \
 	$(if $(LAMBDA_RESERVED_CONCURRENCY),-c lambdaReservedConcurrency=$(LAMBDA_RESERVED_CONCURRENCY)) \
 	$(if $(FUNCTION_URL_AUTH),-c functionUrlAuth=$(FUNCTION_URL_AUTH)) \
-	$(if $(CERTIFICATE_ARN),-c certificateArn=$(CERTIFICATE_ARN)) $(if $(DOMAIN_NAME),-c domainName=$(DOMAIN_NAME))
+	$(if $(CERTIFICATE_ARN),-c certificateArn=$(CERTIFICATE_ARN)) $(if $(DOMAIN_NAME),-c domainName=$(DOMAIN_NAME)) \
+	$(if $(LAMBDA_COLD_START),-c lambdaColdStart=$(LAMBDA_COLD_START)) \
+	$(if $(LAMBDA_PROVISIONED_CONCURRENCY),-c lambdaProvisionedConcurrency=$(LAMBDA_PROVISIONED_CONCURRENCY))
 CDK_RUN := $(CDK) $(CDK_CONTEXT) $(CDK_FLAGS)
 # Fail at once, in one line, when no AWS credentials or no region work (infra/common/credentials.py);
 # deploys also check what the account can take (infra/common/preflight.py): the Lambda reservation
@@ -153,7 +156,8 @@ CDK_RUN := $(CDK) $(CDK_CONTEXT) $(CDK_FLAGS)
 # CERTIFICATE_ARN must be ISSUED in the stacks' region, and ECS deploys create ECS's service-linked role
 # first if the account has none (a new account).
 AWS_CHECK := $(BIN)/python -m infra.common.credentials
-PREFLIGHT_lambda := --lambda-reserved-concurrency "$(LAMBDA_RESERVED_CONCURRENCY)"
+PREFLIGHT_lambda := --lambda-reserved-concurrency "$(LAMBDA_RESERVED_CONCURRENCY)" \
+	--lambda-cold-start "$(LAMBDA_COLD_START)" --lambda-provisioned-concurrency "$(LAMBDA_PROVISIONED_CONCURRENCY)"
 PREFLIGHT_ec2 := --allowed-cidr "$(ALLOWED_CIDR)" \
 	$(if $(CERTIFICATE_ARN),--certificate-arn "$(CERTIFICATE_ARN)" --domain-name "$(DOMAIN_NAME)")
 PREFLIGHT_ecs := $(PREFLIGHT_ec2) --ecs-service-linked-role

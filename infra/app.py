@@ -4,7 +4,8 @@
     npx cdk deploy OneModel-Lambda     # or `make deploy-lambda`
 
 Context (`-c key=value`, defaults in cdk.json): allowedIngressCidr, architecture, functionUrlAuth,
-lambdaReservedConcurrency, certificateArn and domainName (HTTPS on the ALBs); see infra/common/context.py.
+lambdaReservedConcurrency, lambdaColdStart, lambdaProvisionedConcurrency, certificateArn and domainName
+(HTTPS on the ALBs); see infra/common/context.py.
 """
 
 from __future__ import annotations

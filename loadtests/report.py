@@ -76,7 +76,23 @@ def cold_start_cell(target: dict[str, Any]) -> str:
             f"server-side {billed_cold['cold_starts']} inits, Init Duration p50 "
             f"{_ms(billed_cold['init_ms']['p50'])} (REPORT lines)"
         )
+    if restored := restore_cell(billed_cold, (target.get("billing") or {}).get("snapshot_init")):
+        parts.append(restored)
     return "; ".join(parts) or "n/a"
+
+
+def restore_cell(billing: dict[str, Any], snapshot_init: dict[str, Any] | None = None) -> str | None:
+    """SnapStart's restores (REPORT lines' Restore Duration) beside the snapshot's init (INIT_REPORT
+    lines: from the version's publication when the run read them, else those in the window)."""
+    if not billing.get("restores"):
+        return None
+    init_lines = snapshot_init or billing
+    restore, init = billing["restore_ms"], init_lines.get("init_ms") or {}
+    text = f"{billing['restores']} restores, Restore Duration p50 {_ms(restore['p50'])}"
+    text += f" p99 {_ms(restore['p99'])}"
+    if init_lines.get("init_reports") and init.get("p50") is not None:
+        text += f" (snapshot's init {_ms(init['p50'])}, INIT_REPORT)"
+    return text
 
 
 def cost_per_million_cell(way: str, costs: dict[str, Any]) -> str:

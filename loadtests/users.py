@@ -123,7 +123,8 @@ def record_sample(
         "ms": round(response_time, 3),
         "ok": exception is None,
         "status": getattr(response, "status_code", 0) or 0,
-        "cold": headers.get("x-cold-start") == "true",
+        # A SnapStart restore ("restored") is that mode's cold start.
+        "cold": headers.get("x-cold-start") in ("true", "restored"),
         "name": name,
     }
     if exception is not None:

@@ -20,3 +20,4 @@ INFERENCE_SECONDS = Histogram(
 )
 BATCH_ROWS = Histogram("model_batch_rows", "Rows per prediction call.", buckets=(1, 2, 8, 32, 128, 512, 1000))
 COLD_STARTS = Counter("process_cold_starts_total", "Requests that were the first this process served.")
+RESTORES = Counter("process_restores_total", "Requests that were the first after a Lambda SnapStart restore.")

@@ -15,7 +15,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.common.names import FunctionUrlAuth
+from infra.common.names import LAMBDA_COLD_STARTS, FunctionUrlAuth, LambdaColdStart
 from infra.common.preflight import ipv6_refusal
 from infra.common.sizing import DEFAULT_ARCHITECTURE, Architecture
 
@@ -35,6 +35,11 @@ CONTEXT_DEFAULTS: Final[dict[str, str]] = {
     # the host name it covers, which the user's DNS points at the ALB. Empty: plain HTTP, warned at synth.
     "certificateArn": "",
     "domainName": "",
+    # How Lambda meets a cold start: on-demand (init on the first request; $0 while idle), snapstart
+    # (restore a snapshot of the initialized version) or provisioned (N environments kept initialized).
+    "lambdaColdStart": "on-demand",
+    # The environments `lambdaColdStart=provisioned` keeps initialized (billed by the hour).
+    "lambdaProvisionedConcurrency": "1",
 }
 
 # arn:<partition>:acm:<region>:<account>:certificate/<id>; the deploy preflight checks region and status.
@@ -58,6 +63,8 @@ class Settings:
     function_url_auth: FunctionUrlAuth
     lambda_reserved_concurrency: int | None
     https: Https | None = None  # None: the ALBs listen on plain HTTP only
+    lambda_cold_start: LambdaColdStart = "on-demand"
+    lambda_provisioned_concurrency: int = 1
 
     # One `architecture` sets what each service runs and what Docker builds, so they cannot disagree.
     @property
@@ -83,6 +90,10 @@ def read_settings(scope: Construct) -> Settings:
         function_url_auth=_parse_function_url_auth(_context(scope, "functionUrlAuth")),
         lambda_reserved_concurrency=_parse_reserved_concurrency(_context(scope, "lambdaReservedConcurrency")),
         https=_parse_https(_context(scope, "certificateArn"), _context(scope, "domainName")),
+        lambda_cold_start=_parse_cold_start(_context(scope, "lambdaColdStart")),
+        lambda_provisioned_concurrency=_parse_provisioned_concurrency(
+            _context(scope, "lambdaProvisionedConcurrency")
+        ),
     )
 
 
@@ -143,3 +154,16 @@ def _parse_https(certificate_arn: str, domain_name: str) -> Https | None:
             "api.example.com (your DNS points it at the load balancer)"
         )
     return Https(certificate_arn, name)
+
+
+def _parse_cold_start(value: str) -> LambdaColdStart:
+    for mode in LAMBDA_COLD_STARTS:
+        if value.lower() == mode:
+            return mode
+    raise ValueError(f"lambdaColdStart={value!r}: use {', '.join(LAMBDA_COLD_STARTS)}")
+
+
+def _parse_provisioned_concurrency(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"lambdaProvisionedConcurrency={value!r}: use a positive integer")
+    return int(value)

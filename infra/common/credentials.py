@@ -7,6 +7,7 @@ no region is set, or the account cannot take what the deploy asks for.
     python -m infra.common.credentials --allowed-cidr 203.0.113.7/32      # deploy-ec2/-ecs: warn if closed
     python -m infra.common.credentials --certificate-arn ARN --domain-name HOST  # with CERTIFICATE_ARN
     python -m infra.common.credentials --ecs-service-linked-role          # deploy-ecs, deploy-all
+    python -m infra.common.credentials --lambda-cold-start provisioned --lambda-provisioned-concurrency 2
 
 Without this, `cdk deploy` synthesizes, then fails deep inside the CLI with a long trace (no
 credentials, no region), or CloudFormation fails the stack after the images were built and pushed
@@ -28,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from infra.common.preflight import (
     PreflightFailed,
     check_certificate,
+    check_lambda_provisioned,
     check_lambda_reservation,
     ensure_ecs_service_linked_role,
     ingress_warning,
@@ -76,6 +78,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N|none|''",
         help="check that the account can reserve this many (empty: cdk.json's default)",
     )
+    parser.add_argument(
+        "--lambda-cold-start", metavar="MODE|''", help="with provisioned: check that the account can take it"
+    )
+    parser.add_argument("--lambda-provisioned-concurrency", metavar="N|''", help="empty: cdk.json's default")
     parser.add_argument(
         "--allowed-cidr", metavar="CIDR|''", help="warn when it admits nobody (empty: default)"
     )
@@ -130,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             lambda_client = session.client("lambda", config=CLIENT_CONFIG)
             cloudformation = session.client("cloudformation", config=CLIENT_CONFIG)
             say(check_lambda_reservation(lambda_client, cloudformation, args.lambda_reserved_concurrency))
+            if args.lambda_cold_start is not None:
+                provisioned = (args.lambda_cold_start, args.lambda_provisioned_concurrency)
+                reservation = args.lambda_reserved_concurrency
+                say(check_lambda_provisioned(lambda_client, cloudformation, *provisioned, reservation))
         except PreflightFailed as error:
             say(str(error))
             return EXIT_WILL_NOT_FIT

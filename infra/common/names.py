@@ -17,6 +17,10 @@ WAYS: Final[tuple[Way, ...]] = ("ec2", "ecs", "lambda")
 # by a principal of the account allowed lambda:InvokeFunctionUrl; NONE takes anyone's.
 FunctionUrlAuth = Literal["AWS_IAM", "NONE"]
 
+# How the Lambda stack meets a cold start (`-c lambdaColdStart=...`, infra/lambda/stack.py).
+LambdaColdStart = Literal["on-demand", "snapstart", "provisioned"]
+LAMBDA_COLD_STARTS: Final[tuple[LambdaColdStart, ...]] = ("on-demand", "snapstart", "provisioned")
+
 # One CloudFormation stack per way; `make deploy-<way>` deploys STACK_NAMES[way] (read with main() below).
 STACK_NAMES: Final[dict[Way, str]] = {
     "ec2": "OneModel-Ec2",
@@ -38,6 +42,9 @@ OUTPUT_CLUSTER_NAME: Final = "ClusterName"  # ecs
 OUTPUT_SERVICE_NAME: Final = "ServiceName"  # ecs
 OUTPUT_FUNCTION_NAME: Final = "FunctionName"  # lambda
 OUTPUT_FUNCTION_URL_AUTH: Final = "FunctionUrlAuthType"  # lambda: one of FunctionUrlAuth
+OUTPUT_COLD_START: Final = "ColdStartMode"  # lambda: one of LambdaColdStart
+OUTPUT_ALIAS_NAME: Final = "AliasName"  # lambda, snapstart and provisioned only: the alias the URL serves
+OUTPUT_PROVISIONED_CONCURRENCY: Final = "ProvisionedConcurrency"  # lambda, provisioned only
 OUTPUT_LOG_GROUP_NAME: Final = "LogGroupName"  # all three: where the app's log lines go
 # ec2 and ecs with a certificate (certificateArn): EndpointUrl is then https://<DomainName>, the host
 # name the certificate covers, which the user's DNS points at LoadBalancerDnsName.
@@ -49,7 +56,7 @@ _EVERY_WAY: Final = (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_ARCHITECTURE, OUTPU
 OUTPUTS_BY_WAY: Final[dict[Way, tuple[str, ...]]] = {
     "ec2": (*_EVERY_WAY, OUTPUT_ASG_NAME),
     "ecs": (*_EVERY_WAY, OUTPUT_CLUSTER_NAME, OUTPUT_SERVICE_NAME),
-    "lambda": (*_EVERY_WAY, OUTPUT_FUNCTION_NAME, OUTPUT_FUNCTION_URL_AUTH),
+    "lambda": (*_EVERY_WAY, OUTPUT_FUNCTION_NAME, OUTPUT_FUNCTION_URL_AUTH, OUTPUT_COLD_START),
 }
 
 

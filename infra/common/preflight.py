@@ -4,6 +4,8 @@ the images are built and pushed, or deploy something nobody can reach.
 - Lambda reserved concurrency: AWS keeps 100 executions unreserved, so a function may reserve at
   most ``UnreservedConcurrentExecutions - 100`` (``lambda:GetAccountSettings``). New accounts often
   have a total of 10, where any reservation fails the stack.
+- Lambda provisioned concurrency (``lambdaColdStart=provisioned``): it counts against the function's
+  reservation, else against the same unreserved pool, minus the same 100.
 - ALB ingress: with ``allowedIngressCidr`` left at its closed default the load balancers admit
   nobody; the deploy works, but `make compare` cannot reach it. An IPv6 CIDR is refused: the ALBs
   are IPv4-only, so its rule would admit nobody either (the CDK app refuses it with the same line).
@@ -176,3 +178,61 @@ def ensure_ecs_service_linked_role(iam: Any) -> str:
             f"--aws-service-name {ECS_SERVICE}"
         ) from None
     return f"ECS: created the service-linked role {ECS_SERVICE_LINKED_ROLE} (new account)."
+
+
+def requested_provisioned(mode: str | None, value: str | None) -> int | None:
+    """LAMBDA_PROVISIONED_CONCURRENCY as a number when LAMBDA_COLD_START (empty: cdk.json's) is
+    provisioned; None in the other modes, which provision nothing."""
+    mode_text = (mode or context_default("lambdaColdStart")).strip().lower()
+    if mode_text != "provisioned":
+        return None
+    text = (value or context_default("lambdaProvisionedConcurrency")).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise PreflightFailed(f"LAMBDA_PROVISIONED_CONCURRENCY={text!r}: use a positive integer.")
+    return int(text)
+
+
+def current_provisioned(lambda_client: Any, cloudformation: Any) -> int:
+    """What the deployed function (if any) provisions already: a redeploy may reuse it."""
+    try:
+        stack = cloudformation.describe_stacks(StackName=STACK_NAMES["lambda"])["Stacks"][0]
+    except cloudformation.exceptions.ClientError:
+        return 0  # not deployed yet
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    if not (function_name := outputs.get(OUTPUT_FUNCTION_NAME)):
+        return 0
+    configs = lambda_client.list_provisioned_concurrency_configs(FunctionName=function_name)
+    items = configs.get("ProvisionedConcurrencyConfigs", [])
+    return sum(int(item.get("RequestedProvisionedConcurrentExecutions") or 0) for item in items)
+
+
+def check_lambda_provisioned(
+    lambda_client: Any, cloudformation: Any, mode: str | None, value: str | None, reservation: str | None
+) -> str:
+    """One line saying the provisioned concurrency fits; PreflightFailed with one line when it cannot.
+
+    Provisioned environments count against the function's reservation, if it has one, else against
+    the account's unreserved pool, of which AWS keeps UNRESERVED_MINIMUM for everything else.
+    """
+    requested = requested_provisioned(mode, value)
+    if requested is None:
+        return "Lambda: no provisioned concurrency requested."
+    reserved = requested_reservation(reservation)
+    if reserved is not None:
+        if requested > reserved:
+            raise PreflightFailed(
+                f"Lambda provisioned concurrency {requested} exceeds the function's reserved concurrency "
+                f"{reserved}: lower LAMBDA_PROVISIONED_CONCURRENCY or raise LAMBDA_RESERVED_CONCURRENCY."
+            )
+        return f"Lambda: provisioning {requested} of the function's {reserved} reserved executions."
+    limits = lambda_client.get_account_settings()["AccountLimit"]
+    total, unreserved = limits["ConcurrentExecutions"], limits["UnreservedConcurrentExecutions"]
+    available = unreserved + current_provisioned(lambda_client, cloudformation) - UNRESERVED_MINIMUM
+    if requested > available:
+        raise PreflightFailed(
+            f"Lambda provisioned concurrency {requested} cannot fit this account: its concurrency is "
+            f"{total} ({unreserved} unreserved) and AWS keeps {UNRESERVED_MINIMUM} unreserved, so at "
+            f"most {max(available, 0)} can be provisioned. Deploy with LAMBDA_COLD_START=snapstart or "
+            "on-demand, or ask AWS for a higher 'Concurrent executions' quota."
+        )
+    return f"Lambda: provisioning {requested} of the {available} available executions (billed hourly)."

@@ -1,8 +1,15 @@
-"""The app as a function: the Dockerfile's `lambda` target behind a Lambda Function URL.
+"""The app as a function: the Dockerfile's `lambda` target behind a Lambda Function URL; on-demand
+cold starts by default, the only mode whose idle cost is $0 (snapstart and provisioned: opt in).
 
 Same FastAPI app, adapted by Mangum (serving/lambda_handler.py). Each execution environment imports
 the app, and so loads the ONNX model, once during Lambda's init phase: that is the cold start the load
 tests measure.
+
+`-c lambdaColdStart=snapstart|provisioned` publishes a version on each deploy that changes the
+function, points an alias at it and moves the Function URL to the alias: SnapStart restores a
+snapshot of the version's initialized environment instead of running init (serving/lambda_handler.py
+holds the hooks); provisioned concurrency keeps `lambdaProvisionedConcurrency` environments of it
+initialized. Either way idle time is billed; docs/decision-guide.md weighs the three.
 
 Note: `lambda` is a Python keyword, so this module is loaded with
 ``importlib.import_module("infra.lambda.stack")`` (see infra/app.py).
@@ -21,10 +28,15 @@ from constructs import Construct
 from infra.common import app_image, names, sizing
 from infra.common.context import Settings
 
+# The alias the Function URL serves in the snapstart and provisioned modes.
+LIVE_ALIAS = "live"
+
 
 class LambdaStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
         description = "One Model, Three Ways: the app as a container-image Lambda function with a URL"
+        snapstart = settings.lambda_cold_start == "snapstart"
+        provisioned = settings.lambda_cold_start == "provisioned"
         super().__init__(scope, construct_id, description=description, **kwargs)
 
         # Logs: our own log group, so retention is explicit and `cdk destroy` removes it.
@@ -74,7 +86,31 @@ class LambdaStack(cdk.Stack):
             reserved_concurrent_executions=settings.lambda_reserved_concurrency,
             role=role,
             log_group=log_group,
+            # SnapStart snapshots each published version once it is initialized (init runs then,
+            # not on a request); the alias below publishes one.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snapstart else None,
+            # A replaced version is deleted: each version SnapStart caches is billed while it exists.
+            current_version_options=lambda_.VersionOptions(removal_policy=cdk.RemovalPolicy.DESTROY),
         )
+        if snapstart:
+            cdk.Annotations.of(function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish", "the alias below publishes a version"
+            )
+
+        # Alias (snapstart, provisioned): `current_version` is a new version whenever the function's
+        # code or configuration changes, so each such deploy publishes one and moves the alias to it.
+        # On-demand serves $LATEST, which the load tests' cold forcing resets (loadtests/aws/cold.py).
+        alias = None
+        if settings.lambda_cold_start != "on-demand":
+            alias = lambda_.Alias(
+                self,
+                "LiveAlias",
+                alias_name=LIVE_ALIAS,
+                version=function.current_version,
+                provisioned_concurrent_executions=(
+                    settings.lambda_provisioned_concurrency if provisioned else None
+                ),
+            )
 
         # Function URL, AWS_IAM by default: Lambda checks each request's SigV4 signature and the
         # caller's permissions before the function runs: only principals of this account whose IAM
@@ -89,8 +125,9 @@ class LambdaStack(cdk.Stack):
         # (the ALBs can), and without a reservation they can start environments up to the account's
         # concurrency limit, throttling the account's other unreserved functions; with one, they can
         # hold every reserved environment and everyone else gets 429. Destroy the stack after a
-        # benchmark either way.
-        function_url = function.add_function_url(
+        # benchmark either way. In the alias modes the URL serves the alias: $LATEST has no snapshot
+        # and no provisioned environments.
+        function_url = (alias or function).add_function_url(
             auth_type=lambda_.FunctionUrlAuthType[settings.function_url_auth]
         )
         if settings.function_url_auth == "NONE":
@@ -109,3 +146,11 @@ class LambdaStack(cdk.Stack):
         cdk.CfnOutput(self, names.OUTPUT_FUNCTION_NAME, value=function.function_name)
         # The load tests sign their requests when this says AWS_IAM.
         cdk.CfnOutput(self, names.OUTPUT_FUNCTION_URL_AUTH, value=settings.function_url_auth)
+        # `make compare` reads the mode, and where it must force or find fresh environments.
+        cdk.CfnOutput(self, names.OUTPUT_COLD_START, value=settings.lambda_cold_start)
+        if alias is not None:
+            cdk.CfnOutput(self, names.OUTPUT_ALIAS_NAME, value=alias.alias_name)
+        if provisioned:
+            cdk.CfnOutput(
+                self, names.OUTPUT_PROVISIONED_CONCURRENCY, value=str(settings.lambda_provisioned_concurrency)
+            )

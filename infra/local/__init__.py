@@ -2,6 +2,7 @@
 
 docker.py       build the repo's one Dockerfile (the ecs and lambda images), as the CDK does
 rie.py          the Lambda Runtime Interface Emulator binary, from the aws-sam-cli wheel
+snapstart.py    a stand-in for the Runtime API's SnapStart lifecycle (the RIE has none), run in the image
 process.py      free loopback ports, managed subprocesses, a fresh server's first success
 containers.py   ``docker run`` with the cloud's limits, on 127.0.0.1, labelled per run
 commands.py     each way's command and environment: the one definition the runners use

@@ -24,6 +24,7 @@ from typing import Any
 from infra.common import sizing
 from infra.common.credentials import NO_REGION, aws_session
 from infra.common.names import (
+    OUTPUT_ALIAS_NAME,
     OUTPUT_ASG_NAME,
     OUTPUT_CLUSTER_NAME,
     OUTPUT_FUNCTION_NAME,
@@ -32,7 +33,7 @@ from infra.common.names import (
     WAYS,
     Way,
 )
-from loadtests.aws.billing import billed_scenarios
+from loadtests.aws.billing import billed_scenarios, published_at_ms, snapshot_init
 from loadtests.aws.cold import Forced, force_ec2_cold, force_ecs_cold, force_lambda_cold, predict_succeeds
 from loadtests.aws.discovery import Deployment, StackNotReady, discover
 from loadtests.aws.preflight import EndpointsUnreachable, check_endpoints
@@ -86,6 +87,10 @@ def auth_for(deployment: Deployment, region: str) -> Auth:
 def force_cold(deployment: Deployment, session: Any) -> Forced:
     outputs = deployment.outputs
     probe = predict_succeeds(deployment.endpoint_url)
+    if deployment.way == "lambda" and deployment.cold_start != "on-demand":
+        # A new $LATEST configuration leaves the alias's version (and its snapshot or provisioned
+        # environments) as they are: the cold run meets them as deployed.
+        return Forced(f"not forced: {deployment.cold_start} serves its alias as deployed", None, 0.0)
     if deployment.way == "lambda":
         return force_lambda_cold(session.client("lambda"), outputs[OUTPUT_FUNCTION_NAME])
     if deployment.way == "ecs":
@@ -107,6 +112,7 @@ def measure(
     logs_wait: float,
 ) -> dict[str, Any]:
     way, url = deployment.way, deployment.endpoint_url
+    started_ms = int(time.time() * 1000)
     result: dict[str, Any] = {
         "how": f"{HOW[way]} ({deployment.stack_name})",
         "architecture": deployment.architecture,
@@ -114,6 +120,9 @@ def measure(
     }
     transport = "HTTPS" if deployment.https else "plain HTTP (no certificate on the stack)"
     say(f"[{way}] endpoint {url}: {transport}")
+    if deployment.cold_start is not None:
+        result["details"]["cold_start_mode"] = deployment.cold_start
+        result["how"] += f", cold starts {deployment.cold_start}"
     if "cold" in scenarios:
         say(f"[{way}] forcing fresh execution environments ...")
         forced = force_cold(deployment, session)
@@ -126,7 +135,17 @@ def measure(
         say(f"[{way}] reading the function's REPORT lines from {log_group} ...")
         ran = [s for s in SCENARIOS if s in scenarios]
         result["billing"] = billed_scenarios(session.client("logs"), log_group, run_dir / way, ran, logs_wait)
+        if deployment.cold_start == "snapstart":
+            result["billing"]["snapshot_init"] = read_snapshot_init(deployment, session, started_ms)
     return result
+
+
+def read_snapshot_init(deployment: Deployment, session: Any, before_ms: int) -> dict[str, Any]:
+    """The INIT_REPORT lines of the alias's version, from its publication to this run's start."""
+    outputs = deployment.outputs
+    function_name, alias = outputs[OUTPUT_FUNCTION_NAME], outputs[OUTPUT_ALIAS_NAME]
+    published_ms = published_at_ms(session.client("lambda"), function_name, alias)
+    return snapshot_init(session.client("logs"), outputs[OUTPUT_LOG_GROUP_NAME], published_ms, before_ms)
 
 
 def main(argv: list[str] | None = None) -> Path:

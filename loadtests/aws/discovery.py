@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from infra.common.names import (
+    LAMBDA_COLD_STARTS,
     OUTPUT_ARCHITECTURE,
+    OUTPUT_COLD_START,
     OUTPUT_ENDPOINT_URL,
     OUTPUT_FUNCTION_URL_AUTH,
     OUTPUTS_BY_WAY,
@@ -55,6 +57,16 @@ class Deployment:
     @property
     def architecture(self) -> str:
         return self.outputs[OUTPUT_ARCHITECTURE]
+
+    @property
+    def cold_start(self) -> str | None:
+        """The Lambda stack's cold-start mode (on-demand, snapstart, provisioned); None for the others."""
+        if self.way != "lambda":
+            return None
+        mode = self.outputs.get(OUTPUT_COLD_START, "on-demand")
+        if mode not in LAMBDA_COLD_STARTS:
+            raise StackNotReady(f"{self.stack_name} names an unknown cold-start mode {mode!r}: redeploy it.")
+        return mode
 
     @property
     def signed(self) -> bool:

@@ -1,7 +1,8 @@
 """What every HTTP request records and announces: a request id, the cold flag and the model
 version as response headers; a Prometheus count and duration; one JSON log line.
 
-The first request a process serves is flagged cold. Metric labels come from bounded sets,
+The first request a process serves is flagged cold, the first after a SnapStart restore
+``restored`` (serving.environment). Metric labels come from bounded sets,
 whatever a client sends: the method from ``METRIC_METHODS`` (else "other") and the route from
 the route that matched (Starlette puts it in ``scope["route"]``; its ``path`` is the template),
 else "other". A client that goes away before its request is answered is recorded as 499
@@ -20,12 +21,16 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving import environment
+from serving.environment import ColdFlag
 from serving.logs import log
-from serving.metrics import COLD_STARTS, REQUEST_SECONDS, REQUESTS
+from serving.metrics import COLD_STARTS, REQUEST_SECONDS, REQUESTS, RESTORES
 
 METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 OTHER = "other"  # the label of any method or route outside the bounded sets
 CLIENT_CLOSED_REQUEST = 499
+# The log keeps its booleans; a restore is logged as the string "restored".
+_LOGGED_COLD: dict[ColdFlag, bool | str] = {"true": True, "false": False, "restored": "restored"}
 
 
 class TelemetryMiddleware:
@@ -39,14 +44,12 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        cold = not self.served_any
+        cold = _cold_flag(self.served_any)
         self.served_any = True
-        if cold:
-            COLD_STARTS.inc()
         request_id = _request_id(scope["headers"])
         headers = [
             (b"x-request-id", request_id.encode()),
-            (b"x-cold-start", b"true" if cold else b"false"),
+            (b"x-cold-start", cold.encode()),
             self.model_version_header,
         ]
         status = 500
@@ -78,7 +81,18 @@ class TelemetryMiddleware:
             _record(scope, status, time.perf_counter() - started, request_id, cold)
 
 
-def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: bool) -> None:
+def _cold_flag(served_any: bool) -> ColdFlag:
+    """``restored`` first after a restore, ``true`` on a process's first request, else ``false``."""
+    if environment.take_restore():
+        RESTORES.inc()
+        return environment.RESTORED
+    if served_any:
+        return "false"
+    COLD_STARTS.inc()
+    return "true"
+
+
+def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: ColdFlag) -> None:
     method = scope["method"]
     requests, request_seconds = _request_metrics(
         getattr(scope.get("route"), "path", OTHER), method if method in METRIC_METHODS else OTHER, status
@@ -92,7 +106,7 @@ def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: bo
             "path": scope["path"],
             "status": status,
             "duration_ms": round(seconds * 1000, 3),
-            "cold": cold,
+            "cold": _LOGGED_COLD[cold],
         }
         log.info("request", extra={"fields": fields})
 

@@ -25,7 +25,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
-from infra.app import build_app
+from infra.app import LambdaStack, build_app
+from infra.common.context import read_settings
+from infra.common.nag import enable_nag
 from infra.common.names import STACK_NAMES, Way
 from infra.common.paths import REPO_ROOT
 
@@ -99,3 +101,30 @@ ALTERNATIVE_CONTEXT: dict[str, str] = {
 def synth_alternative(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
     """The app with ALTERNATIVE_CONTEXT on top of cdk.json's (a second synth: only where it is asked for)."""
     yield _synthesize(tmp_path_factory.mktemp("cdk.out.alt"), {**cdk_json_context(), **ALTERNATIVE_CONTEXT})
+
+
+# The Lambda cold-start modes besides the default on-demand (`-c lambdaColdStart=...`), each synthesized
+# with the Lambda stack alone (the other stacks read none of it) and cdk-nag, as build_app adds it.
+COLD_START_CONTEXTS: dict[str, dict[str, str]] = {
+    "snapstart": {"lambdaColdStart": "snapstart"},
+    "provisioned": {"lambdaColdStart": "provisioned", "lambdaProvisionedConcurrency": "2"},
+}
+
+
+def _synthesize_lambda(outdir: Path, context: dict[str, Any]) -> Synthesis:
+    app = cdk.App(outdir=str(outdir), context=context)
+    LambdaStack(app, STACK_NAMES["lambda"], settings=read_settings(app))
+    enable_nag(app)
+    try:
+        assembly = app.synth()
+    except RuntimeError as error:
+        pytest.fail(f"synth failed: {error}\nunacknowledged cdk-nag findings:\n{_unacknowledged(outdir)}")
+    template = assembly.get_stack_by_name(STACK_NAMES["lambda"]).template
+    return Synthesis(outdir=outdir, context=context, templates={"lambda": template})
+
+
+@pytest.fixture(scope="session", params=sorted(COLD_START_CONTEXTS))
+def synth_cold_start(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """The Lambda stack in one of COLD_START_CONTEXTS' modes (one synth per mode per session)."""
+    context = {**cdk_json_context(), **COLD_START_CONTEXTS[request.param]}
+    return _synthesize_lambda(tmp_path_factory.mktemp(f"cdk.out.{request.param}"), context)

@@ -40,3 +40,7 @@ def test_other_context_branch_template_is_cfn_lint_clean(
     synth_alternative: Synthesis, way: names.Way
 ) -> None:
     assert _lint(synth_alternative, way) == []
+
+
+def test_each_cold_start_mode_template_is_cfn_lint_clean(synth_cold_start: Synthesis) -> None:
+    assert _lint(synth_cold_start, "lambda") == []

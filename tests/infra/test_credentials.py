@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
@@ -358,13 +359,105 @@ def run_make(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
+# ---------------------------------------------------------------- provisioned concurrency
+PROVISIONED_FLAGS = ["--lambda-cold-start", "--lambda-provisioned-concurrency"]
+
+
+def provisioned_clients(
+    total: int, unreserved: int, deployed: int | None
+) -> tuple[Stubber, Stubber, Any, Any]:
+    """The account's limits, and this stack's function provisioning ``deployed`` (None: no stack yet)."""
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    lambda_stub, cfn_stub = Stubber(lambda_client), Stubber(cloudformation)
+    limits = {"ConcurrentExecutions": total, "UnreservedConcurrentExecutions": unreserved}
+    lambda_stub.add_response("get_account_settings", {"AccountLimit": limits}, {})
+    stack_name = {"StackName": STACK_NAMES["lambda"]}
+    if deployed is None:
+        cfn_stub.add_client_error(
+            "describe_stacks", "ValidationError", "does not exist", expected_params=stack_name
+        )
+    else:
+        outputs = [{"OutputKey": "FunctionName", "OutputValue": "one-model-fn"}]
+        stack = {**stack_name, "CreationTime": "2026-01-01T00:00:00Z", "StackStatus": "UPDATE_COMPLETE"}
+        cfn_stub.add_response("describe_stacks", {"Stacks": [{**stack, "Outputs": outputs}]}, stack_name)
+        configs = [{"RequestedProvisionedConcurrentExecutions": deployed, "Status": "READY"}]
+        lambda_stub.add_response(
+            "list_provisioned_concurrency_configs",
+            {"ProvisionedConcurrencyConfigs": configs},
+            {"FunctionName": "one-model-fn"},
+        )
+    return lambda_stub, cfn_stub, lambda_client, cloudformation
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_provisioned_concurrency_that_fits_the_account_passes() -> None:
+    lambda_stub, cfn_stub, lambda_client, cloudformation = provisioned_clients(1000, 1000, None)
+    with lambda_stub, cfn_stub:
+        line = preflight.check_lambda_provisioned(lambda_client, cloudformation, "provisioned", "2", "none")
+    lambda_stub.assert_no_pending_responses()
+    assert line == "Lambda: provisioning 2 of the 900 available executions (billed hourly)."
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_provisioned_concurrency_a_new_account_cannot_give_stops_with_one_line() -> None:
+    lambda_stub, cfn_stub, lambda_client, cloudformation = provisioned_clients(10, 10, None)
+    with lambda_stub, cfn_stub, pytest.raises(preflight.PreflightFailed) as failed:
+        preflight.check_lambda_provisioned(lambda_client, cloudformation, "provisioned", "1", "")
+    message = str(failed.value)
+    assert "\n" not in message
+    assert "concurrency is 10 (10 unreserved)" in message and "at most 0 can be provisioned" in message
+    assert "LAMBDA_COLD_START=snapstart" in message
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_a_redeploy_may_reuse_what_the_deployed_alias_already_provisions() -> None:
+    """105 in total, 100 unreserved because this function provisions 5: redeploying with 5 fits."""
+    lambda_stub, cfn_stub, lambda_client, cloudformation = provisioned_clients(105, 100, deployed=5)
+    with lambda_stub, cfn_stub:
+        line = preflight.check_lambda_provisioned(lambda_client, cloudformation, "provisioned", "5", "none")
+    assert line == "Lambda: provisioning 5 of the 5 available executions (billed hourly)."
+    lambda_stub.assert_no_pending_responses()
+    cfn_stub.assert_no_pending_responses()
+
+
+def test_provisioned_concurrency_must_fit_inside_the_function_s_own_reservation() -> None:
+    # Checked against the reservation alone (check_lambda_reservation checks that against the account).
+    with pytest.raises(preflight.PreflightFailed, match="exceeds the function's reserved concurrency 2"):
+        preflight.check_lambda_provisioned(object(), object(), "provisioned", "3", "2")
+    line = preflight.check_lambda_provisioned(object(), object(), "provisioned", "2", "2")
+    assert line == "Lambda: provisioning 2 of the function's 2 reserved executions."
+
+
+@pytest.mark.parametrize("mode", ["on-demand", "snapstart", "", None])
+def test_the_other_modes_provision_nothing_and_ask_the_account_nothing(mode: str | None) -> None:
+    # cdk.json's default mode (empty or None) is on-demand.
+    assert preflight.check_lambda_provisioned(object(), object(), mode, "5", "none") == (
+        "Lambda: no provisioned concurrency requested."
+    )
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "two"])
+def test_a_bad_provisioned_concurrency_is_refused(bad: str) -> None:
+    with pytest.raises(preflight.PreflightFailed, match="positive integer"):
+        preflight.requested_provisioned("provisioned", bad)
+
+
 @pytest.mark.parametrize(
     ("target", "checks"),
     [
-        ("deploy-lambda", ["--lambda-reserved-concurrency"]),
+        ("deploy-lambda", ["--lambda-reserved-concurrency", *PROVISIONED_FLAGS]),
         ("deploy-ec2", ["--allowed-cidr"]),
         ("deploy-ecs", ["--allowed-cidr", "--ecs-service-linked-role"]),
-        ("deploy-all", ["--lambda-reserved-concurrency", "--allowed-cidr", "--ecs-service-linked-role"]),
+        (
+            "deploy-all",
+            [
+                "--lambda-reserved-concurrency",
+                *PROVISIONED_FLAGS,
+                "--allowed-cidr",
+                "--ecs-service-linked-role",
+            ],
+        ),
         ("destroy-lambda", []),
         ("refresh-ami", []),
         ("gc", []),

@@ -557,6 +557,55 @@ def test_lambda_url_takes_only_signed_requests_by_default(synth: Synthesis) -> N
     assert outputs[names.OUTPUT_ENDPOINT_URL]["Value"] == {"Fn::GetAtt": [url, "FunctionUrl"]}
 
 
+def test_on_demand_by_default_serves_latest_with_no_version_or_alias(synth: Synthesis) -> None:
+    template = synth.template("lambda")
+    template.resource_count_is("AWS::Lambda::Version", 0)
+    template.resource_count_is("AWS::Lambda::Alias", 0)
+    assert "SnapStart" not in _only(synth, "lambda", "AWS::Lambda::Function")
+    assert "Qualifier" not in _only(synth, "lambda", "AWS::Lambda::Url")
+    outputs = synth.templates["lambda"]["Outputs"]
+    assert outputs[names.OUTPUT_COLD_START]["Value"] == synth.context["lambdaColdStart"] == "on-demand"
+    assert names.OUTPUT_ALIAS_NAME not in outputs
+
+
+# ---------------------------------------------------------------- lambda cold-start modes (a synth each)
+def test_each_cold_start_mode_serves_a_published_version_through_an_alias(
+    synth_cold_start: Synthesis,
+) -> None:
+    mode = synth_cold_start.context["lambdaColdStart"]
+    resources = synth_cold_start.templates["lambda"]["Resources"]
+    (version_id,) = (key for key, res in resources.items() if res["Type"] == "AWS::Lambda::Version")
+    # A replaced version is deleted with its SnapStart cache, not kept (and billed) forever.
+    assert resources[version_id]["DeletionPolicy"] == "Delete"
+    alias = _only(synth_cold_start, "lambda", "AWS::Lambda::Alias")
+    assert alias["Name"] == "live"
+    assert alias["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+    # The URL serves the alias, never $LATEST: SnapStart and provisioned environments exist only there.
+    assert _only(synth_cold_start, "lambda", "AWS::Lambda::Url")["Qualifier"] == "live"
+    outputs = synth_cold_start.templates["lambda"]["Outputs"]
+    assert set(outputs) >= set(names.OUTPUTS_BY_WAY["lambda"]) | {names.OUTPUT_ALIAS_NAME}
+    assert outputs[names.OUTPUT_COLD_START]["Value"] == mode
+    assert outputs[names.OUTPUT_ALIAS_NAME]["Value"] == "live"
+
+
+def test_snapstart_and_provisioned_concurrency_each_in_its_own_mode(synth_cold_start: Synthesis) -> None:
+    mode = synth_cold_start.context["lambdaColdStart"]
+    function = _only(synth_cold_start, "lambda", "AWS::Lambda::Function")
+    alias = _only(synth_cold_start, "lambda", "AWS::Lambda::Alias")
+    outputs = synth_cold_start.templates["lambda"]["Outputs"]
+    # AWS refuses the two on one version: each mode sets exactly one.
+    if mode == "snapstart":
+        assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        assert "ProvisionedConcurrencyConfig" not in alias
+        assert names.OUTPUT_PROVISIONED_CONCURRENCY not in outputs
+    else:
+        assert "SnapStart" not in function
+        assert alias["ProvisionedConcurrencyConfig"] == {"ProvisionedConcurrentExecutions": 2}
+        assert outputs[names.OUTPUT_PROVISIONED_CONCURRENCY]["Value"] == "2"
+    # SnapStart's "publish a version" warning is answered by the alias; no other warning appears.
+    assert _warnings(synth_cold_start) == []
+
+
 # ---------------------------------------------------------------- the context's other branch (second synth)
 def test_arm64_reaches_every_stack(synth_alternative: Synthesis) -> None:
     alt = synth_alternative
@@ -782,6 +831,7 @@ def test_settings_default_to_closed_ingress_x86_signed_url_and_no_reservation() 
     assert settings.architecture == "x86_64"
     assert settings.function_url_auth == "AWS_IAM"
     assert settings.lambda_reserved_concurrency is None
+    assert settings.lambda_cold_start == "on-demand"
 
 
 def test_arm64_switches_every_architecture_knob_together() -> None:
@@ -798,12 +848,15 @@ def test_context_values_are_parsed() -> None:
                 "allowedIngressCidr": "0.0.0.0/0",
                 "functionUrlAuth": "none",
                 "lambdaReservedConcurrency": "10",
+                "lambdaColdStart": "SnapStart",
+                "lambdaProvisionedConcurrency": "3",
             }
         )
     )
     assert settings.allowed_ingress_cidr == "0.0.0.0/0"
     assert settings.function_url_auth == "NONE"
     assert settings.lambda_reserved_concurrency == 10
+    assert (settings.lambda_cold_start, settings.lambda_provisioned_concurrency) == ("snapstart", 3)
 
 
 @pytest.mark.parametrize(
@@ -825,6 +878,8 @@ def test_good_cidrs_are_accepted(context: dict[str, str]) -> None:
         {"architecture": "aarch64"},
         {"functionUrlAuth": "public"},
         {"lambdaReservedConcurrency": "0"},
+        {"lambdaColdStart": "warm"},
+        {"lambdaProvisionedConcurrency": "0"},
     ],
 )
 def test_bad_context_fails_synth_with_a_reason(context: dict[str, str]) -> None:

@@ -5,6 +5,7 @@ every endpoint a local HTTP server on 127.0.0.1. Nothing reaches AWS."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import threading
@@ -22,13 +23,22 @@ from moto import mock_aws
 from moto.cloudformation.models import cloudformation_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from infra.common.names import OUTPUTS_BY_WAY, STACK_NAMES, Way
+from infra.common.names import LAMBDA_COLD_STARTS, OUTPUT_COLD_START, OUTPUTS_BY_WAY, STACK_NAMES, Way
 from infra.local.function_url.sigv4 import Identity
 from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
+from loadtests.aws.__main__ import force_cold
 from loadtests.aws.__main__ import main as aws_main
-from loadtests.aws.billing import billed_scenarios, parse_report, read_reports
+from loadtests.aws.billing import (
+    REPORT_FILTER,
+    billed_scenarios,
+    parse_report,
+    published_at_ms,
+    read_reports,
+    snapshot_init,
+    summarize_reports,
+)
 from loadtests.aws.cold import COLD_TOKEN_VARIABLE, force_ec2_cold, force_ecs_cold, force_lambda_cold
-from loadtests.aws.discovery import STABLE_STATUSES, StackNotReady, discover
+from loadtests.aws.discovery import STABLE_STATUSES, Deployment, StackNotReady, discover
 from loadtests.costs import BILLED, cost_rows, lambda_cost_per_million, load_prices
 from loadtests.locust_run import LoadSettings
 from loadtests.run import run_scenario
@@ -75,7 +85,8 @@ def stack_with_outputs(
 
 def contracted_outputs(way: Way, **values: str) -> dict[str, str]:
     outputs = {key: f"value-of-{key}" for key in OUTPUTS_BY_WAY[way]}
-    return {**outputs, "Architecture": "x86_64", "Way": way, **values}
+    mode = {OUTPUT_COLD_START: "on-demand"} if way == "lambda" else {}
+    return {**outputs, "Architecture": "x86_64", "Way": way, **mode, **values}
 
 
 # ---------------------------------------------------------------- discovery
@@ -90,6 +101,38 @@ def test_discovery_reads_the_contracted_outputs(aws: None) -> None:
     assert deployment.stack_name == STACK_NAMES["lambda"]
     assert deployment.endpoint_url == "https://abc.lambda-url.us-east-1.on.aws"
     assert deployment.outputs["FunctionName"] == "value-of-FunctionName"
+
+
+@pytest.mark.parametrize("mode", LAMBDA_COLD_STARTS)
+def test_discovery_tells_which_cold_start_mode_is_deployed(aws: None, mode: str) -> None:
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stack_with_outputs(
+        cloudformation, STACK_NAMES["lambda"], contracted_outputs("lambda", ColdStartMode=mode)
+    )
+
+    deployment = discover("lambda", cloudformation)
+
+    assert deployment.cold_start == mode
+
+
+def test_an_unknown_cold_start_mode_is_refused_in_one_line(aws: None) -> None:
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stack_with_outputs(cloudformation, STACK_NAMES["lambda"], contracted_outputs("lambda", ColdStartMode="x"))
+
+    with pytest.raises(StackNotReady, match="unknown cold-start mode 'x'"):
+        _ = discover("lambda", cloudformation).cold_start
+
+
+@pytest.mark.parametrize("mode", ["snapstart", "provisioned"])
+def test_an_alias_mode_is_measured_as_deployed_not_forced(mode: str) -> None:
+    # Resetting $LATEST would leave the alias's version untouched: nothing is called, and it says so.
+    deployment = Deployment("lambda", STACK_NAMES["lambda"], contracted_outputs("lambda", ColdStartMode=mode))
+    deployment = Deployment(deployment.way, deployment.stack_name, {**deployment.outputs, "EndpointUrl": "x"})
+
+    forced = force_cold(deployment, session=object())
+
+    assert forced.method == f"not forced: {mode} serves its alias as deployed"
+    assert forced.seconds_to_first_success is None
 
 
 @pytest.mark.parametrize("status", sorted(STABLE_STATUSES))
@@ -485,6 +528,89 @@ def test_report_lines_give_billed_durations_and_server_side_cold_starts(aws: Non
     )
 
 
+# ---------------------------------------------------------------- SnapStart's REPORT and INIT_REPORT lines
+def snapstart_lines() -> dict[str, str]:
+    lines: dict[str, str] = json.loads((RECORDED / "lambda" / "snapstart-log-lines.json").read_text())
+    return lines
+
+
+def test_a_restore_report_gives_restore_and_billed_restore_durations() -> None:
+    report = parse_report(snapstart_lines()["restore_report"])
+    assert report == {
+        "duration_ms": 306.34,
+        "billed_ms": 610.0,
+        "memory_mb": 3009.0,
+        "max_memory_used_mb": 155.0,
+        "restore_ms": 511.25,
+        "billed_restore_ms": 303.0,
+    }
+    # Billed Duration already holds the billed restore: 306.34 + 303 rounds up to 610.
+    assert report["billed_ms"] == math.ceil(report["duration_ms"] + report["billed_restore_ms"])
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("init_report", {"init_ms": 1670.77, "init_report": 1.0}),
+        ("init_report_error", {"init_ms": 1670.77, "init_report": 1.0, "init_failed": 1.0}),
+        ("init_report_timeout", {"init_ms": 10007.33, "init_report": 1.0, "init_failed": 1.0}),
+    ],
+)
+def test_an_init_report_line_gives_the_init_and_whether_it_failed(
+    line: str, expected: dict[str, float]
+) -> None:
+    assert parse_report(snapstart_lines()[line]) == expected
+
+
+def test_a_snapstart_window_counts_restores_beside_inits() -> None:
+    lines = snapstart_lines()
+    names = ["init_report", "restore_report", "restore_report_2", "warm_report", "warm_report"]
+    reports = [{**(parse_report(lines[n]) or {}), "stream": f"s{i % 2}", "t": i} for i, n in enumerate(names)]
+
+    summary = summarize_reports(reports, expected=4)
+
+    assert (summary["invocations"], summary["init_reports"], summary["failed_inits"]) == (4, 1, 0)
+    assert summary["cold_starts"] == 0  # no REPORT line carries an Init Duration under SnapStart
+    assert summary["init_ms"]["p50"] == 1670.77  # the INIT_REPORT's, beside the restores
+    assert summary["restores"] == 2
+    assert (summary["restore_ms"]["mean"], summary["restore_ms"]["max"]) == (455.11, 511.25)
+    assert summary["billed_restore_ms_total"] == 485.0
+    assert summary["billed_ms_total"] == 610 + 2521 + 13 + 13
+
+
+def test_snapstart_s_init_is_read_from_the_version_s_publication_on(aws: None) -> None:
+    """SnapStart runs init when it publishes a version: the INIT_REPORT lines from then to the run."""
+    lines, logs = snapstart_lines(), boto3.client("logs", region_name=REGION)
+    origin = int(time.time() * 1000) - 60_000  # CloudWatch refuses events much older than this
+    logs.create_log_group(logGroupName="g")
+    logs.create_log_stream(logGroupName="g", logStreamName="s")
+    events = [(1_000, "init_report"), (2_000, "restore_report"), (3_000, "init_report_timeout")]
+    logs.put_log_events(
+        logGroupName="g",
+        logStreamName="s",
+        logEvents=[{"timestamp": origin + t, "message": lines[name]} for t, name in events],
+    )
+
+    init = snapshot_init(logs, "g", origin + 500, origin + 4_000)
+
+    assert (init["init_reports"], init["failed_inits"]) == (2, 1)
+    assert init["init_ms"]["max"] == 10007.33
+
+
+def test_the_alias_s_version_tells_when_snapstart_ran_init() -> None:
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    stubber = Stubber(lambda_client)
+    stubber.add_response("get_alias", {"FunctionVersion": "7"}, {"FunctionName": "fn", "Name": "live"})
+    stubber.add_response(
+        "get_function_configuration",
+        {"LastModified": "2026-12-04T10:00:00.250+0000"},
+        {"FunctionName": "fn", "Qualifier": "7"},
+    )
+    with stubber:
+        published = published_at_ms(lambda_client, "fn", "live")
+    assert published == 1_796_378_400_250
+
+
 def test_report_lines_that_arrive_late_are_waited_for(aws: None, tmp_path: Path) -> None:
     origin = time.time() - 60
     logs = boto3.client("logs", region_name=REGION)
@@ -520,7 +646,7 @@ def test_every_page_of_report_lines_is_read() -> None:
         "Max Memory Used: 170 MB\t"
     )
     stubber = Stubber(logs)
-    expected = {"logGroupName": "g", "startTime": 0, "endTime": 10, "filterPattern": '"REPORT RequestId"'}
+    expected = {"logGroupName": "g", "startTime": 0, "endTime": 10, "filterPattern": REPORT_FILTER}
     stubber.add_response(
         "filter_log_events",
         {"events": [{"logStreamName": "a", "timestamp": 1, "message": line.format(n=1)}], "nextToken": "t"},

@@ -19,7 +19,7 @@ from infra.common.sizing import ALB_HEALTH_CHECK_INTERVAL_SECONDS, ALB_HEALTHY_T
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.costs import CLIENT_MEASURED, DEFAULT_PRICES, hourly_cost, idle_monthly_cost, load_prices
 from loadtests.locust_run import LoadSettings
-from loadtests.report import CHARTS, markdown, terminal_summary, write_report
+from loadtests.report import CHARTS, cold_start_cell, markdown, terminal_summary, write_report
 from loadtests.run import report_data
 from loadtests.sizing import architecture, fargate_workers, host_architecture
 from serving.config import workers_for
@@ -341,3 +341,27 @@ def test_a_local_tls_run_shows_each_way_s_figures_over_https_beside_the_plain_on
     summary = terminal_summary(data, Path("report.md")).splitlines()
     line = summary[summary.index("steady again over HTTPS (TLS):") + 1].split()
     assert line[0] == "ecs" and line[-2:] == ["123", "0"]
+
+
+def test_the_cold_start_cell_shows_snapstart_restores_beside_the_snapshot_s_init() -> None:
+    billing = {
+        "restores": 2,
+        "restore_ms": {"p50": 455.11, "p99": 509.1},
+        "init_reports": 1,
+        "init_ms": {"p50": 1670.77},
+        "cold_starts": 0,
+    }
+    cell = cold_start_cell({"billing": {"cold": billing}})
+    assert (
+        cell == "2 restores, Restore Duration p50 455 ms p99 509 ms (snapshot's init 1,671 ms, INIT_REPORT)"
+    )
+    assert cold_start_cell({"billing": {"cold": {"cold_starts": 0, "restores": 0}}}) == "n/a"
+
+
+def test_the_cold_start_cell_prefers_the_init_read_from_the_version_s_publication() -> None:
+    billing = {"restores": 3, "restore_ms": {"p50": 400.0, "p99": 600.0}, "init_reports": 0, "cold_starts": 0}
+    snapshot = {"init_reports": 1, "init_ms": {"p50": 2100.0}}
+    cell = cold_start_cell({"billing": {"cold": billing, "snapshot_init": snapshot}})
+    assert (
+        cell == "3 restores, Restore Duration p50 400 ms p99 600 ms (snapshot's init 2,100 ms, INIT_REPORT)"
+    )

@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import random
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pytest
+import snapshot_restore_py
+from prometheus_client import REGISTRY
 
-from serving.lambda_handler import handler
+from serving import environment
+from serving.lambda_handler import handler, model, renew_after_restore, warm_before_snapshot
 
 EVENTS = Path(__file__).parent / "events"
 ROW = [14.2, 1.7, 2.4, 15.6, 127, 2.8, 3.06, 0.28, 2.29, 5.64, 1.04, 3.92, 1065]
@@ -144,3 +148,55 @@ def test_binary_inference_through_a_function_url_event(
         _event("function_url", "POST", "/predict", json.dumps({"instances": rows.tolist()}))
     )
     assert [metadata["classes"][i] for i in labels] == [p["label"] for p in predicted["predictions"]]
+
+
+# ---------------------------------------------------------------- SnapStart hooks (run here in process;
+# tests/infra/test_snapstart.py runs them under the real awslambdaric in the image)
+def _sample(name: str) -> float:
+    value = REGISTRY.get_sample_value(name)
+    return value or 0.0
+
+
+def test_the_hooks_are_registered_where_awslambdaric_runs_them() -> None:
+    assert [func for func, _, _ in snapshot_restore_py.get_before_snapshot()] == [warm_before_snapshot]
+    assert [func for func, _, _ in snapshot_restore_py.get_after_restore()] == [renew_after_restore]
+
+
+def test_before_snapshot_leaves_the_model_loaded_and_one_inference_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    inferences = _sample("model_inference_seconds_count")
+
+    warm_before_snapshot()
+
+    assert model.ready
+    assert _sample("model_inference_seconds_count") == inferences + 1
+
+
+def test_after_restore_the_first_request_says_restored_then_false(caplog: pytest.LogCaptureFixture) -> None:
+    _invoke(_event("function_url", "GET", "/health", None))  # this process has served before
+    restores = _sample("process_restores_total")
+    colds = _sample("process_cold_starts_total")
+
+    renew_after_restore()
+    caplog.clear()
+    first = _invoke(_event("function_url", "POST", "/predict", json.dumps({"instances": [ROW]})))
+    second = _invoke(_event("function_url", "GET", "/health", None))
+
+    assert (first[1]["x-cold-start"], second[1]["x-cold-start"]) == ("restored", "false")
+    assert first[2]["predictions"][0]["label"] == "class_0"
+    assert _sample("process_restores_total") == restores + 1
+    assert _sample("process_cold_starts_total") == colds  # a restore is not counted as a fresh start
+    logged = [r.__dict__["fields"]["cold"] for r in caplog.records if r.getMessage() == "request"]
+    assert logged == ["restored", False]
+
+
+def test_after_restore_reseeds_random_so_restored_environments_differ() -> None:
+    def draw_after(hook: Any) -> float:
+        random.seed(1234)  # the state one snapshot would hand every environment
+        hook()
+        return random.random()
+
+    assert draw_after(lambda: None) == draw_after(lambda: None)  # without the hook: identical
+    assert draw_after(renew_after_restore) != draw_after(renew_after_restore)
+    environment.take_restore()  # leave no restore pending for the other tests
