@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 
 from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS
+from infra.local.alb import BalancedTarget
 from infra.local.commands import VENV_PYTHON, server_command, server_environment
+from infra.local.ec2 import ec2_target
 from infra.local.process import LOOPBACK, ManagedProcess, free_port
 from infra.local.proxy import INSTALL_HINT, HealthCheck, LoadBalancer, haproxy_binary, haproxy_config
+from loadtests.capacity import local_capacity
 from serving.config import Settings
 
 pytestmark = pytest.mark.timeout(180)
@@ -87,3 +90,18 @@ def test_a_target_serves_only_between_passing_its_checks_and_its_deregistration(
         assert balancer.status("app-1") == "ABSENT"
         assert ready_through(balancer) == 503  # no target left: the proxy answers, nobody else
     assert balancer.process is None
+
+
+def test_the_step_s_capacity_reader_counts_the_targets_haproxy_has_up(haproxy: str, tmp_path: Path) -> None:
+    target = BalancedTarget(ec2_target(tmp_path, workers=1), tmp_path)
+    try:
+        target.balancer.start()
+        reader = local_capacity(target)
+        assert reader is not None and reader.unit == "EC2 instances" and "HAProxy" in reader.source
+        assert reader.read() == 0  # no target registered yet
+        target.start()  # the server, registered, in service once its checks pass
+        assert reader.read() == 1
+        target.balancer.deregister(target.server_name, drain_seconds=1)
+        assert reader.read() == 0
+    finally:
+        target.stop()

@@ -1,0 +1,192 @@
+"""From a step run's samples and capacity readings to the figures that decide (see loadtests.shapes).
+
+Per 5 s window, counted from the moment the step began (negative: the baseline): throughput, p50
+and p99 of the successful requests, errors, and the capacity in service (the most seen in the
+window; the last reading before it when none fell inside). Then the deciding figures:
+
+- **recovery**: seconds from the step until p99 is back under 2x the baseline's p99 and stays there
+  for the rest of the step (0: it never left; None: not within the step);
+- **failed during the step**: requests that got no correct answer while the step was held;
+- **cost of the step**: what the step's seconds cost at the capacity that served them (``step_cost``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from infra.common import sizing
+from infra.common.sizing import Architecture
+from loadtests.analysis import _errors, latency_summary, load_phases, load_samples
+from loadtests.aws.billing import NOT_INVOKED
+from loadtests.capacity import load_capacity
+from loadtests.costs import hourly_cost, lambda_cost_per_million
+
+WINDOW_SECONDS = 5.0
+RECOVERY_FACTOR = 2.0
+MIN_UNITS = {"ec2": sizing.EC2_MIN_INSTANCES, "ecs": sizing.FARGATE_MIN_TASKS}
+
+Point = tuple[float, int]
+
+
+def capacity_at(points: list[Point], start: float, end: float) -> int | None:
+    """The most capacity seen in [start, end), else the last reading before ``start``."""
+    inside = [n for t, n in points if start <= t < end]
+    if inside:
+        return max(inside)
+    before = [n for t, n in points if t < start]
+    return before[-1] if before else None
+
+
+def windows(
+    samples: list[dict[str, Any]], points: list[Point], origin: float, step_at: float, end: float
+) -> list[dict[str, Any]]:
+    """The per-window figures, windows aligned on the step's start; a window the run only partly
+    covered (the first, the last) has its throughput over the part it covered."""
+    buckets: dict[int, list[dict[str, Any]]] = {}
+    for row in samples:
+        if origin <= row["t"] < end:
+            buckets.setdefault(math.floor((row["t"] - step_at) / WINDOW_SECONDS), []).append(row)
+    rows = []
+    for index in range(min(buckets, default=0), max(buckets, default=-1) + 1):
+        start = step_at + index * WINDOW_SECONDS
+        window = buckets.get(index, [])
+        latency = latency_summary([r["ms"] for r in window if r["ok"]])
+        rows.append(
+            {
+                "t": round(index * WINDOW_SECONDS, 3),
+                "requests": len(window),
+                "rps": round(
+                    len(window) / max(min(end, start + WINDOW_SECONDS) - max(origin, start), 1e-9), 2
+                ),
+                "p50": latency["p50"],
+                "p99": latency["p99"],
+                "errors": sum(1 for r in window if not r["ok"]),
+                "capacity": capacity_at(points, start, start + WINDOW_SECONDS),
+            }
+        )
+    return rows
+
+
+def recovery_seconds(rows: list[dict[str, Any]], step_seconds: float, threshold_ms: float) -> float | None:
+    """Seconds from the step's start to the first window after which every window of the step has
+    a p99 under ``threshold_ms`` (a window without a successful request is not under it; failed
+    requests are counted apart, not in the p99)."""
+    held = [r for r in rows if 0 <= r["t"] < step_seconds]
+    recovered_at: float | None = None
+    for row in held:
+        if row["p99"] is None or row["p99"] >= threshold_ms:
+            recovered_at = None
+        elif recovered_at is None:
+            recovered_at = row["t"]
+    return recovered_at
+
+
+def unit_seconds(points: list[Point], start: float, end: float, default: int) -> float:
+    """The integral of the capacity over [start, end): each reading holds until the next."""
+    before = [n for t, n in points if t < start]
+    level = before[-1] if before else default
+    total, at = 0.0, start
+    for t, n in points:
+        if start <= t < end:
+            total += level * (t - at)
+            level, at = n, t
+    return total + level * (end - at)
+
+
+def _phase(samples: list[dict[str, Any]], start: float, end: float) -> list[dict[str, Any]]:
+    return [r for r in samples if start <= r["t"] < end]
+
+
+def summarize_step(folder: Path) -> dict[str, Any]:
+    samples, phases = load_samples(folder), load_phases(folder)
+    if not samples:
+        raise ValueError(f"no request completed in {folder}: see locust.out there")
+    origin = phases.get("baseline", samples[0]["t"])
+    step_at = phases.get("step", origin)
+    end = phases.get("end", phases.get("stopped", samples[-1]["t"]))
+    after_at = phases.get("after", end)
+    capacity = load_capacity(folder) or {"unit": None, "source": None, "points": []}
+    points: list[Point] = [(float(t), int(n)) for t, n in capacity["points"]]
+    baseline, held = _phase(samples, origin, step_at), _phase(samples, step_at, after_at)
+    baseline_latency = latency_summary([r["ms"] for r in baseline if r["ok"]])
+    held_latency = latency_summary([r["ms"] for r in held if r["ok"]])
+    rows = windows(samples, points, origin, step_at, end)
+    threshold = RECOVERY_FACTOR * baseline_latency["p99"] if baseline_latency["p99"] else None
+    step_seconds = after_at - step_at
+    in_step = [n for t, n in points if step_at <= t < after_at]
+    in_baseline = [n for t, n in points if t < step_at]
+    return {
+        "step_seconds": round(step_seconds, 2),
+        "baseline_seconds": round(step_at - origin, 2),
+        "after_seconds": round(end - after_at, 2),
+        "baseline": {
+            "requests": len(baseline),
+            "throughput_rps": round(len(baseline) / max(step_at - origin, 1e-9), 2),
+            "latency_ms": baseline_latency,
+            **_errors(baseline),
+        },
+        "step": {
+            "requests": len(held),
+            "invoked": sum(1 for r in held if r["status"] not in NOT_INVOKED),
+            "throughput_rps": round(len(held) / max(step_seconds, 1e-9), 2),
+            "latency_ms": held_latency,
+            **_errors(held),
+        },
+        "failed_during_step": sum(1 for r in held if not r["ok"]),
+        "recovery_threshold_ms": round(threshold, 2) if threshold else None,
+        "recovery_seconds": recovery_seconds(rows, step_seconds, threshold) if threshold else None,
+        "capacity": {
+            "unit": capacity["unit"],
+            "source": capacity["source"],
+            "baseline": max(in_baseline) if in_baseline else None,
+            "peak_during_step": max(in_step) if in_step else None,
+            "unit_seconds_during_step": round(unit_seconds(points, step_at, after_at, 0), 2)
+            if points
+            else None,
+            "points": [[round(t - step_at, 2), n] for t, n in points],
+        },
+        "windows": rows,
+    }
+
+
+def step_cost(
+    way: str, arch: Architecture, prices: dict[str, Any], step: dict[str, Any], billing: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What the held step cost. Lambda: the requests that ran the function, at the step run's mean
+    billed duration (REPORT lines, on AWS) or the step's client-measured mean latency. EC2/ECS: the
+    unit-seconds in service during the step, each unit at the way's hourly cost at its minimum size
+    (ALB and IPv4 included, so above the minimum this is an upper bound)."""
+    held = step["step"]
+    if way == "lambda":
+        billed = ((billing or {}).get("step") or {}).get("billed_ms_mean")
+        mean_ms = billed if billed is not None else held["latency_ms"]["mean"]
+        if mean_ms is None:
+            return {"usd": None, "basis": "no request ran the function"}
+        usd = lambda_cost_per_million(arch, prices, mean_ms) * held["invoked"] / 1_000_000
+        basis = "billed duration (REPORT lines)" if billed is not None else "client-measured mean latency"
+        return {
+            "usd": round(usd, 6),
+            "basis": f"{held['invoked']:,} invocations at the {basis}, {mean_ms:.1f} ms",
+        }
+    minimum = MIN_UNITS[way]
+    unit_secs = step["capacity"]["unit_seconds_during_step"]
+    if unit_secs is None:
+        unit_secs = minimum * step["step_seconds"]
+    usd = hourly_cost(way, arch, prices) / minimum * unit_secs / 3600
+    return {"usd": round(usd, 6), "basis": f"{unit_secs:,.0f} unit-seconds at the hourly cost per unit"}
+
+
+def step_line(step: dict[str, Any]) -> str:
+    """One line of the deciding figures, for the terminal."""
+    recovery = step["recovery_seconds"]
+    recovered = (
+        f"{recovery:g} s" if recovery is not None else f"not within the {step['step_seconds']:g} s step"
+    )
+    capacity = step["capacity"]
+    return (
+        f"step: p99 {step['baseline']['latency_ms']['p99']} ms at baseline, back under 2x after {recovered}; "
+        f"{step['failed_during_step']} of {step['step']['requests']} failed during the step; "
+        f"capacity {capacity['baseline']} -> {capacity['peak_during_step']} {capacity['unit'] or ''}".rstrip()
+    )
