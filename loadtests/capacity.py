@@ -34,14 +34,15 @@ class CapacityReader:
     unit: str
     source: str
     read: Callable[[], int]
+    interval: float = 1.0  # seconds between reads
 
 
 class CapacitySampler:
-    """Reads ``reader`` every ``interval`` s while the block runs (a failed read is skipped: the
-    next one will do), then writes what it saw to ``folder/capacity.json``. None: does nothing."""
+    """Reads ``reader`` every ``reader.interval`` s while the block runs (a failed read is skipped:
+    the next one will do), then writes what it saw to ``folder/capacity.json``. None: does nothing."""
 
-    def __init__(self, reader: CapacityReader | None, folder: Path, interval: float = 1.0) -> None:
-        self.reader, self.folder, self.interval = reader, folder, interval
+    def __init__(self, reader: CapacityReader | None, folder: Path) -> None:
+        self.reader, self.folder = reader, folder
         self.points: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="capacity", daemon=True)
@@ -56,19 +57,19 @@ class CapacitySampler:
             return
         self._stop.set()
         self._thread.join()
-        write_capacity(self.folder, self.reader, self.points)
+        write_capacity(self.folder, self.reader.unit, self.reader.source, self.points)
 
     def _run(self) -> None:
         assert self.reader is not None
         while not self._stop.is_set():
             with contextlib.suppress(Exception):  # a busy socket or a slow API: the next read counts
                 self.points.append((time.time(), self.reader.read()))
-            self._stop.wait(self.interval)
+            self._stop.wait(self.reader.interval)
 
 
-def write_capacity(folder: Path, reader: CapacityReader, points: list[tuple[float, int]]) -> None:
+def write_capacity(folder: Path, unit: str, source: str, points: list[tuple[float, int]]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    record = {"unit": reader.unit, "source": reader.source, "points": sorted(points)}
+    record = {"unit": unit, "source": source, "points": sorted(points)}
     (folder / CAPACITY_FILE).write_text(json.dumps(record))
 
 

@@ -13,9 +13,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
+from matplotlib.ticker import ScalarFormatter
 
 from infra.common.names import WAYS
 from loadtests.faults.markdown import faults_section
+from loadtests.step import WINDOW_SECONDS
 
 LABELS = {"lambda": "Serverless (Lambda)", "ecs": "Containers (ECS Fargate)", "ec2": "VM (EC2)"}
 COLORS = {"lambda": "#e8873a", "ecs": "#3a7be8", "ec2": "#4caf50"}
@@ -446,10 +448,18 @@ def write_step_chart(data: dict[str, Any], out_dir: Path) -> Path | None:
     for axis, way in zip(axes[:, 0], ways, strict=True):
         step = data["targets"][way]["step"]
         rows = step["windows"]
-        axis.plot(
-            [r["t"] for r in rows], [r["p99"] or float("nan") for r in rows], color=COLORS[way], marker="."
-        )
-        axis.set_yscale("log")
+        # each window's p99 drawn across its 5 s (the last one closed at its end)
+        p99 = [r["p99"] or float("nan") for r in rows]
+        times = [r["t"] for r in rows]
+        axis.step([*times, times[-1] + WINDOW_SECONDS], [*p99, p99[-1]], where="post", color=COLORS[way])
+        if step["recovery_threshold_ms"]:
+            axis.axhline(step["recovery_threshold_ms"], color=COLORS[way], linestyle="--", linewidth=1)
+        seen = [v for v in p99 if v == v] or [1.0]  # NaN: a window without a success
+        if max(seen) > 10 * min(seen):  # a log scale only where it spans a decade
+            axis.set_yscale("log")
+            axis.yaxis.set_major_formatter(ScalarFormatter())
+        else:
+            axis.set_ylim(bottom=0, top=max(max(seen), step["recovery_threshold_ms"] or 0) * 1.1)
         axis.set_ylabel("p99 (ms)")
         axis.axvspan(0, step["step_seconds"], color="grey", alpha=0.15)
         axis.set_title(f"{LABELS[way]}: {_capacity_cell(step)}", fontsize=9)
@@ -461,7 +471,9 @@ def write_step_chart(data: dict[str, Any], out_dir: Path) -> Path | None:
             )
             capacity.set_ylabel(step["capacity"]["unit"] or "capacity")
             capacity.set_ylim(bottom=0, top=max(p[1] for p in points) + 1)
-    axes[-1, 0].set_xlabel("seconds since the step (shaded: the step held); black: capacity in service")
+    axes[-1, 0].set_xlabel(
+        "seconds since the step (shaded: the step held); dashed: 2x the baseline's p99; black: capacity"
+    )
     figure.suptitle(f"Under a traffic step ({data['source']})")
     figure.tight_layout()
     path = out_dir / STEP_CHART

@@ -16,8 +16,19 @@ from loadtests.demo import main as demo
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
 SMALL_RUN = ["--users", "3", "--ramp", "2", "--hold", "6", "--burst-users", "3", "--burst-seconds", "3"]
-# The step, small: 1 paced user for 3 s, 10 for 6 s, 1 for 2 s (about 15 s per way with Locust's start).
-SMALL_STEP = ["--step-users", "1", "--baseline", "3", "--step-seconds", "6", "--after", "2"]
+# The step, small: 1 paced user for 3 s, 3 for 4 s, 1 for 2 s (Locust's start and stop add more).
+SMALL_STEP = [
+    "--step-users",
+    "1",
+    "--step-factor",
+    "3",
+    "--baseline",
+    "3",
+    "--step-seconds",
+    "4",
+    "--after",
+    "2",
+]
 
 
 def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(

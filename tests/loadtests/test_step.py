@@ -65,8 +65,8 @@ def test_the_sampler_reads_while_the_block_runs_skips_a_failed_read_and_writes_t
             raise OSError("the stats socket was busy")
         return call
 
-    reader = CapacityReader("ECS tasks", "a test", read)
-    with CapacitySampler(reader, tmp_path, interval=0.01):
+    reader = CapacityReader("ECS tasks", "a test", read, interval=0.01)
+    with CapacitySampler(reader, tmp_path):
         time.sleep(0.2)
     written = load_capacity(tmp_path)
     assert written is not None and written["unit"] == "ECS tasks" and written["source"] == "a test"
