@@ -387,6 +387,8 @@ def step_window_table(step: dict[str, Any]) -> list[str]:
 
 
 def step_capacity_note(data: dict[str, Any]) -> str:
+    lambda_limit = ((data["targets"].get("lambda") or {}).get("details") or {}).get("concurrency_limit")
+    limit = f" of {lambda_limit}" if lambda_limit else ""
     if data["source"] == "AWS":
         return (
             "Capacity on AWS: Lambda's `ConcurrentExecutions` (CloudWatch, 1-minute maximum), ECS's running "
@@ -398,8 +400,8 @@ def step_capacity_note(data: dict[str, Any]) -> str:
         "Locally **EC2 and ECS run at fixed capacity: nothing here plays the autoscaler**, so their one "
         "instance or task meets the step alone. That is what the first minutes of a step look like on AWS, "
         "before target tracking has added capacity. Lambda's local pool does scale, one environment per "
-        "concurrent request, up to its concurrency limit (then 429). Capacity: HAProxy's targets UP, the "
-        "Function URL pool's environments alive, read every second."
+        f"concurrent request, up to its concurrency limit{limit} (then 429). Capacity: HAProxy's targets "
+        "UP, the Function URL pool's environments alive, read every second."
     )
 
 
@@ -415,8 +417,8 @@ def step_section(data: dict[str, Any]) -> list[str]:
         f"{settings['step_pacing']:g} s, for {settings['baseline_seconds']:g} s; then "
         f"{settings['step_factor']}x the users at once for {settings['step_seconds']:g} s; then back to "
         f"{settings['step_users']} for {settings['after_seconds']:g} s. Recovery: seconds from the step "
-        "until the 5 s windows' p99 (successful requests; failures are counted apart) is under 2x the "
-        "baseline's and stays there.",
+        "until the 5 s windows' p99 is under 2x the baseline's and stays there to the step's end; a failed "
+        "request counts as slower than any answer, so a window where over 1% failed is not back.",
         "",
         step_capacity_note(data),
         "",

@@ -5,7 +5,8 @@ and p99 of the successful requests, errors, and the capacity in service (the mos
 window; the last reading before it when none fell inside). Then the deciding figures:
 
 - **recovery**: seconds from the step until p99 is back under 2x the baseline's p99 and stays there
-  for the rest of the step (0: it never left; None: not within the step);
+  for the rest of the step (0: it never left; None: not within the step), a failed request counting
+  as slower than any answer;
 - **failed during the step**: requests that got no correct answer while the step was held;
 - **cost of the step**: what the step's seconds cost at the capacity that served them (``step_cost``).
 """
@@ -25,6 +26,7 @@ from loadtests.costs import hourly_cost, lambda_cost_per_million
 
 WINDOW_SECONDS = 5.0
 RECOVERY_FACTOR = 2.0
+FAILED_SHARE_IN_P99 = 0.01  # a p99 can hide at most 1% of the requests
 MIN_UNITS = {"ec2": sizing.EC2_MIN_INSTANCES, "ecs": sizing.FARGATE_MIN_TASKS}
 
 Point = tuple[float, int]
@@ -42,24 +44,24 @@ def capacity_at(points: list[Point], start: float, end: float) -> int | None:
 def windows(
     samples: list[dict[str, Any]], points: list[Point], origin: float, step_at: float, end: float
 ) -> list[dict[str, Any]]:
-    """The per-window figures, windows aligned on the step's start; a window the run only partly
-    covered (the first, the last) has its throughput over the part it covered."""
-    buckets: dict[int, list[dict[str, Any]]] = {}
+    """The per-window figures, windows aligned on the step's start; only whole windows inside the
+    run (the shape's phases start on Locust's one-second ticks, so the first and last are partial)."""
+    first = math.ceil(round((origin - step_at) / WINDOW_SECONDS, 6))
+    last = math.floor(round((end - step_at) / WINDOW_SECONDS, 6)) - 1
+    buckets: dict[int, list[dict[str, Any]]] = {index: [] for index in range(first, last + 1)}
     for row in samples:
-        if origin <= row["t"] < end:
-            buckets.setdefault(math.floor((row["t"] - step_at) / WINDOW_SECONDS), []).append(row)
+        index = math.floor((row["t"] - step_at) / WINDOW_SECONDS)
+        if index in buckets:
+            buckets[index].append(row)
     rows = []
-    for index in range(min(buckets, default=0), max(buckets, default=-1) + 1):
+    for index, window in buckets.items():
         start = step_at + index * WINDOW_SECONDS
-        window = buckets.get(index, [])
         latency = latency_summary([r["ms"] for r in window if r["ok"]])
         rows.append(
             {
                 "t": round(index * WINDOW_SECONDS, 3),
                 "requests": len(window),
-                "rps": round(
-                    len(window) / max(min(end, start + WINDOW_SECONDS) - max(origin, start), 1e-9), 2
-                ),
+                "rps": round(len(window) / WINDOW_SECONDS, 2),
                 "p50": latency["p50"],
                 "p99": latency["p99"],
                 "errors": sum(1 for r in window if not r["ok"]),
@@ -69,14 +71,21 @@ def windows(
     return rows
 
 
+def back_to_normal(row: dict[str, Any], threshold_ms: float) -> bool:
+    """p99 under the threshold, counting a failed request as slower than any answer: so a window
+    where more than 1% of the requests failed is not back, whatever its successes' p99."""
+    if row["p99"] is None:
+        return False
+    return bool(row["p99"] < threshold_ms and row["errors"] <= FAILED_SHARE_IN_P99 * row["requests"])
+
+
 def recovery_seconds(rows: list[dict[str, Any]], step_seconds: float, threshold_ms: float) -> float | None:
-    """Seconds from the step's start to the first window after which every window of the step has
-    a p99 under ``threshold_ms`` (a window without a successful request is not under it; failed
-    requests are counted apart, not in the p99)."""
-    held = [r for r in rows if 0 <= r["t"] < step_seconds]
+    """Seconds from the step's start to the first window after which every whole window of the step
+    is ``back_to_normal``: 0 if it never left, None if not within the step."""
+    held = [r for r in rows if r["t"] >= 0 and r["t"] + WINDOW_SECONDS <= step_seconds]
     recovered_at: float | None = None
     for row in held:
-        if row["p99"] is None or row["p99"] >= threshold_ms:
+        if not back_to_normal(row, threshold_ms):
             recovered_at = None
         elif recovered_at is None:
             recovered_at = row["t"]
@@ -182,11 +191,13 @@ def step_line(step: dict[str, Any]) -> str:
     """One line of the deciding figures, for the terminal."""
     recovery = step["recovery_seconds"]
     recovered = (
-        f"{recovery:g} s" if recovery is not None else f"not within the {step['step_seconds']:g} s step"
+        f"back under 2x after {recovery:g} s"
+        if recovery is not None
+        else f"not back under 2x within the {step['step_seconds']:g} s step"
     )
     capacity = step["capacity"]
     return (
-        f"step: p99 {step['baseline']['latency_ms']['p99']} ms at baseline, back under 2x after {recovered}; "
+        f"step: p99 {step['baseline']['latency_ms']['p99']} ms at baseline, {recovered}; "
         f"{step['failed_during_step']} of {step['step']['requests']} failed during the step; "
         f"capacity {capacity['baseline']} -> {capacity['peak_during_step']} {capacity['unit'] or ''}".rstrip()
     )

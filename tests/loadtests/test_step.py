@@ -134,6 +134,23 @@ def test_recovery_must_hold_to_the_end_of_the_step(
     assert summarize_step(write_run(tmp_path, step_ms, SCALED))["recovery_seconds"] == recovery
 
 
+def test_a_window_where_over_1_percent_failed_is_not_back_whatever_its_p99(tmp_path: Path) -> None:
+    folder = write_run(tmp_path, (100, 15), SCALED)
+    throttled = [sample(ORIGIN + 16 + i / 100, 1, status=429) for i in range(11)]  # 11 of 511: 2%
+    with (folder / "samples-1.jsonl").open("a") as samples:
+        samples.writelines(json.dumps(r) + "\n" for r in throttled)
+    step = summarize_step(folder)
+    assert step["windows"][3]["p99"] == 15 and step["windows"][3]["errors"] == 11
+    assert step["recovery_seconds"] is None and step["failed_during_step"] == 14
+
+
+def test_only_whole_windows_are_shown(tmp_path: Path) -> None:
+    folder = write_run(tmp_path, (100, 15), SCALED)
+    phases = json.loads((folder / PHASES_FILE).read_text())  # the shape's ticks land a bit late
+    (folder / PHASES_FILE).write_text(json.dumps({**phases, "step": ORIGIN + 10.3, "end": ORIGIN + 29.9}))
+    assert [w["t"] for w in summarize_step(folder)["windows"]] == [-10, -5, 0, 5, 10]
+
+
 def test_unit_seconds_hold_each_reading_until_the_next() -> None:
     points = [(0.0, 2), (5.0, 4), (8.0, 1)]
     assert unit_seconds(points, 2.0, 10.0, default=0) == 3 * 2 + 3 * 4 + 2 * 1
