@@ -45,6 +45,19 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
+def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: a number above 0 (a step of 0 users or 0 seconds measures nothing)."""
+
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
+
+
 def add_load_options(parser: argparse.ArgumentParser, defaults: LoadSettings) -> None:
     """The load knobs, shared by `make demo` and `make loadtest`/`make compare`."""
     group = parser.add_argument_group("load")
@@ -67,18 +80,18 @@ def add_load_options(parser: argparse.ArgumentParser, defaults: LoadSettings) ->
         help="rest: POST /predict; oip: the Open Inference Protocol (POST /v2/models/<name>/infer)",
     )
     step = parser.add_argument_group("step (a baseline, factor x the users held, back down)")
-    step.add_argument("--step-users", type=int, default=defaults.step_users, help="baseline users")
+    step.add_argument("--step-users", type=positive(int), default=defaults.step_users, help="baseline users")
     step.add_argument(
-        "--step-factor", type=int, default=defaults.step_factor, help="users x this during the step"
+        "--step-factor", type=positive(int), default=defaults.step_factor, help="users x this during the step"
     )
-    step.add_argument("--baseline", type=float, default=defaults.baseline_seconds, help="baseline seconds")
-    step.add_argument("--step-seconds", type=float, default=defaults.step_seconds, help="step held seconds")
-    step.add_argument("--after", type=float, default=defaults.after_seconds, help="seconds back at baseline")
+    seconds = positive(float)
+    step.add_argument("--baseline", type=seconds, default=defaults.baseline_seconds, help="baseline seconds")
+    step.add_argument("--step-seconds", type=seconds, default=defaults.step_seconds, help="step held seconds")
     step.add_argument(
-        "--step-pacing",
-        type=float,
-        default=defaults.step_pacing,
-        help="s per request per user in the step run",
+        "--after", type=seconds, default=defaults.after_seconds, help="seconds back at baseline"
+    )
+    step.add_argument(
+        "--step-pacing", type=seconds, default=defaults.step_pacing, help="s per request per user in the step"
     )
     parser.add_argument("--prices", type=Path, default=DEFAULT_PRICES, help="price table (JSON)")
     parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="where reports/<run-id>/ goes")

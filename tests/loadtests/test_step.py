@@ -15,6 +15,7 @@ import pytest
 
 from loadtests.capacity import CAPACITY_FILE, CapacityReader, CapacitySampler, load_capacity
 from loadtests.costs import DEFAULT_PRICES, hourly_cost, lambda_cost_per_million, load_prices
+from loadtests.demo import parse_args as demo_args
 from loadtests.locust_run import PHASES_FILE, LoadSettings, locust_command
 from loadtests.report import STEP_CHART, markdown, write_report
 from loadtests.run import report_data
@@ -204,3 +205,24 @@ def test_the_report_has_the_step_section_and_chart(tmp_path: Path) -> None:
 def test_on_aws_the_section_names_the_capacity_sources(tmp_path: Path) -> None:
     data, _ = step_report(tmp_path, "AWS")
     assert "ConcurrentExecutions" in markdown(data) and "fixed capacity" not in markdown(data)
+
+
+# ---------------------------------------------------------------- bad options
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--step-factor", "0", "must be above 0"),
+        ("--step-users", "-2", "must be above 0"),
+        ("--step-seconds", "0", "must be above 0"),
+        ("--step-pacing", "-0.1", "must be above 0"),
+        ("--baseline", "ten", "invalid float value"),
+    ],
+)
+def test_a_step_that_would_measure_nothing_is_refused_in_one_line(
+    option: str, value: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        demo_args([option, value])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"python -m loadtests.demo: error: argument {option}: ") and says in error
