@@ -340,7 +340,7 @@ def _step_ways(data: dict[str, Any]) -> list[str]:
 
 def _recovery_cell(step: dict[str, Any]) -> str:
     if step["recovery_seconds"] is None:
-        return f"not within the {step['step_seconds']:g} s step"
+        return f"not within the {step['step_seconds']:.0f} s step"
     return f"{step['recovery_seconds']:g} s" if step["recovery_seconds"] else "0 s (never above)"
 
 
@@ -348,7 +348,11 @@ def _capacity_cell(step: dict[str, Any]) -> str:
     capacity = step["capacity"]
     if capacity["unit"] is None:
         return "not read"
-    return f"{capacity['baseline']} -> {capacity['peak_during_step']} {capacity['unit']}"
+    cell = f"{capacity['baseline']} -> {capacity['peak_during_step']} {capacity['unit']}"
+    lowest = capacity.get("lowest_during_step")
+    if lowest is not None and capacity["baseline"] is not None and lowest < capacity["baseline"]:
+        cell += f" ({lowest} at the lowest)"  # e.g. a target that failed its health checks under load
+    return cell
 
 
 def _small_usd(value: float) -> str:
@@ -369,7 +373,7 @@ def step_decision_rows(data: dict[str, Any]) -> list[str]:
         baseline_p99, step_p99 = step["baseline"]["latency_ms"]["p99"], step["step"]["latency_ms"]["p99"]
         lines.append(
             f"| {LABELS[way]} | {_ms(baseline_p99)} | {_ms(step_p99)} | {_recovery_cell(step)} "
-            f"| {step['failed_during_step']} of {step['step']['requests']:,} "
+            f"| {step['failed_during_step']:,} of {step['step']['requests']:,} "
             f"| {_capacity_cell(step)} | {usd} |"
         )
     return lines
@@ -460,6 +464,7 @@ def write_step_chart(data: dict[str, Any], out_dir: Path) -> Path | None:
         if max(seen) > 10 * min(seen):  # a log scale only where it spans a decade
             axis.set_yscale("log")
             axis.yaxis.set_major_formatter(ScalarFormatter())
+            axis.yaxis.set_minor_formatter(ScalarFormatter())
         else:
             axis.set_ylim(bottom=0, top=max(max(seen), step["recovery_threshold_ms"] or 0) * 1.1)
         axis.set_ylabel("p99 (ms)")

@@ -151,6 +151,7 @@ def summarize_step(folder: Path) -> dict[str, Any]:
             "source": capacity["source"],
             "baseline": max(in_baseline) if in_baseline else None,
             "peak_during_step": max(in_step) if in_step else None,
+            "lowest_during_step": min(in_step) if in_step else None,
             "unit_seconds_during_step": round(unit_seconds(points, step_at, after_at, 0), 2)
             if points
             else None,
@@ -193,11 +194,11 @@ def step_line(step: dict[str, Any]) -> str:
     recovered = (
         f"back under 2x after {recovery:g} s"
         if recovery is not None
-        else f"not back under 2x within the {step['step_seconds']:g} s step"
+        else f"not back under 2x within the {step['step_seconds']:.0f} s step"
     )
     capacity = step["capacity"]
     return (
         f"step: p99 {step['baseline']['latency_ms']['p99']} ms at baseline, {recovered}; "
-        f"{step['failed_during_step']} of {step['step']['requests']} failed during the step; "
+        f"{step['failed_during_step']:,} of {step['step']['requests']:,} failed during the step; "
         f"capacity {capacity['baseline']} -> {capacity['peak_during_step']} {capacity['unit'] or ''}".rstrip()
     )

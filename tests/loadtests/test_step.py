@@ -124,7 +124,11 @@ def test_the_deciding_figures(tmp_path: Path) -> None:
     assert step["failed_during_step"] == 3 and step["step"]["requests"] == 1_003
     assert step["step"]["invoked"] == 1_000  # a 429 never ran the function
     capacity = step["capacity"]
-    assert capacity["baseline"] == 1 and capacity["peak_during_step"] == 3
+    assert (
+        capacity["baseline"] == 1
+        and capacity["peak_during_step"] == 3
+        and capacity["lowest_during_step"] == 3
+    )
     assert capacity["unit_seconds_during_step"] == pytest.approx(2 * 1 + 8 * 3)
 
 
@@ -200,6 +204,15 @@ def test_the_report_has_the_step_section_and_chart(tmp_path: Path) -> None:
     assert f"![{STEP_CHART}]({STEP_CHART})" in section
     assert (path.parent / STEP_CHART).read_bytes().startswith(PNG_MAGIC)
     assert data["targets"]["ec2"]["step"]["cost"]["usd"] > 0
+
+
+def test_capacity_that_fell_during_the_step_is_shown(tmp_path: Path) -> None:
+    targets, settings = recorded_targets()
+    dipped = [(0.0, 1), (16.0, 0), (17.0, 1)]  # a target failed its health checks under the load
+    targets["ecs"]["step"] = summarize_step(write_run(tmp_path / "ecs", (100, 15), dipped))
+    data = report_data("step", "local emulation", "A recorded run.", settings, targets, DEFAULT_PRICES)
+    row = next(line for line in markdown(data).splitlines() if line.startswith("| Containers (ECS"))
+    assert "1 -> 1 ECS tasks (0 at the lowest)" in row
 
 
 def test_on_aws_the_section_names_the_capacity_sources(tmp_path: Path) -> None:
