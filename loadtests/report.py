@@ -339,6 +339,8 @@ def _step_ways(data: dict[str, Any]) -> list[str]:
 
 
 def _recovery_cell(step: dict[str, Any]) -> str:
+    if step["step_seconds"] < WINDOW_SECONDS:
+        return f"n/a: a step shorter than one {WINDOW_SECONDS:g} s window"
     if step["recovery_seconds"] is None:
         return f"not within the {step['step_seconds']:.0f} s step"
     return f"{step['recovery_seconds']:g} s" if step["recovery_seconds"] else "0 s (never above)"
@@ -455,8 +457,8 @@ def write_step_chart(data: dict[str, Any], out_dir: Path) -> Path | None:
         step = data["targets"][way]["step"]
         rows = step["windows"]
         # each window's p99 drawn across its 5 s (the last one closed at its end)
-        p99 = [r["p99"] or float("nan") for r in rows]
-        times = [r["t"] for r in rows]
+        p99 = [r["p99"] or float("nan") for r in rows] or [float("nan")]
+        times = [r["t"] for r in rows] or [0.0]
         axis.step([*times, times[-1] + WINDOW_SECONDS], [*p99, p99[-1]], where="post", color=COLORS[way])
         if step["recovery_threshold_ms"]:
             axis.axhline(step["recovery_threshold_ms"], color=COLORS[way], linestyle="--", linewidth=1)

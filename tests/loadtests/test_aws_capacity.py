@@ -1,17 +1,22 @@
 """The capacity readers on AWS (loadtests.aws.capacity), against botocore's Stubber: the requests
 are checked against what we expect and both sides against the services' own API models, with fake
-credentials. The whole `make compare` step path runs against moto in test_aws."""
+credentials. The whole `make compare` step path runs against moto: EC2's in test_aws, Lambda's below."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from moto import mock_aws
 
+from infra.common.names import STACK_NAMES
+from loadtests.aws.__main__ import main as aws_main
 from loadtests.aws.capacity import (
     asg_activities,
     asg_in_service,
@@ -20,6 +25,8 @@ from loadtests.aws.capacity import (
     ecs_service_events,
     wait_for_lambda_concurrency,
 )
+from tests.loadtests.test_aws import contracted_outputs, stack_with_outputs
+from tests.loadtests.test_function_url import serve_function_url
 
 REGION = "us-east-1"
 T0 = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)  # the step run's start
@@ -187,3 +194,48 @@ def test_lambda_capacity_gives_up_waiting_with_what_it_has(stubbed: tuple[Any, S
     waits: list[float] = []
     points = wait_for_lambda_concurrency(cloudwatch, "fn", START, END, wait_seconds=30, sleep=waits.append)
     assert waits == [15.0, 15.0] and len(points) == 3
+
+
+# ---------------------------------------------------------------- `make compare`'s step, Lambda
+def test_the_aws_step_reads_lambda_s_concurrent_executions_after_the_run(tmp_path: Path) -> None:
+    """`python -m loadtests.aws --scenarios step` against moto (CloudFormation, CloudWatch, Logs) and
+    the local Function URL: the step runs, then ConcurrentExecutions is read from CloudWatch (here
+    a datapoint put beforehand, as Lambda would) and is the step's capacity."""
+    with mock_aws():
+        now = datetime.now(UTC)
+        boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {
+                    "MetricName": "ConcurrentExecutions",
+                    "Dimensions": [{"Name": "FunctionName", "Value": "fn"}],
+                    "Timestamp": now,
+                    "Value": 4,
+                }
+            ],
+        )
+        boto3.client("logs", region_name=REGION).create_log_group(logGroupName="/aws/lambda/fn")
+        with serve_function_url("NONE") as (url, _):
+            outputs = contracted_outputs(
+                "lambda",
+                EndpointUrl=url,
+                FunctionName="fn",
+                FunctionUrlAuthType="NONE",
+                LogGroupName="/aws/lambda/fn",
+            )
+            stack_with_outputs(
+                boto3.client("cloudformation", region_name=REGION), STACK_NAMES["lambda"], outputs
+            )
+            small = ["--step-users", "1", "--step-factor", "2", "--baseline", "1", "--step-seconds", "2"]
+            small += ["--after", "1", "--logs-wait", "0"]
+            args = ["--targets", "lambda", "--scenarios", "step", "--region", REGION, "--out", str(tmp_path)]
+            report = aws_main([*args, *small])
+
+    step = json.loads((report.parent / "report.json").read_text())["targets"]["lambda"]["step"]
+    assert step["step"]["requests"] > 0
+    assert (
+        step["capacity"]["unit"] == "Lambda environments"
+        and "ConcurrentExecutions" in step["capacity"]["source"]
+    )
+    assert [n for _, n in step["capacity"]["points"]] == [4]
+    assert step["cost"]["usd"] > 0 and "ConcurrentExecutions" in report.read_text()

@@ -215,6 +215,17 @@ def test_capacity_that_fell_during_the_step_is_shown(tmp_path: Path) -> None:
     assert "1 -> 1 ECS tasks (0 at the lowest)" in row
 
 
+def test_a_step_shorter_than_a_window_has_no_recovery_to_judge(tmp_path: Path) -> None:
+    targets, settings = recorded_targets()
+    folder = write_run(tmp_path / "ec2", (100, 15), SCALED)
+    phases = json.loads((folder / PHASES_FILE).read_text())
+    (folder / PHASES_FILE).write_text(json.dumps({**phases, "after": ORIGIN + 14}))  # a 4 s step
+    targets["ec2"]["step"] = summarize_step(folder)
+    data = report_data("step", "local emulation", "A recorded run.", settings, targets, DEFAULT_PRICES)
+    row = next(line for line in markdown(data).splitlines() if line.startswith("| VM (EC2)"))
+    assert "n/a: a step shorter than one 5 s window" in row
+
+
 def test_on_aws_the_section_names_the_capacity_sources(tmp_path: Path) -> None:
     data, _ = step_report(tmp_path, "AWS")
     assert "ConcurrentExecutions" in markdown(data) and "fixed capacity" not in markdown(data)
