@@ -5,6 +5,8 @@ credentials. The whole `make compare` step path runs against moto: EC2's in test
 from __future__ import annotations
 
 import json
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,12 +18,14 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from infra.common.names import STACK_NAMES
+from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
 from loadtests.aws.__main__ import main as aws_main
 from loadtests.aws.capacity import (
     asg_activities,
     asg_in_service,
     asg_reader,
     ecs_reader,
+    ecs_running_tasks,
     ecs_service_events,
     wait_for_lambda_concurrency,
 )
@@ -239,3 +243,36 @@ def test_the_aws_step_reads_lambda_s_concurrent_executions_after_the_run(tmp_pat
     )
     assert [n for _, n in step["capacity"]["points"]] == [4]
     assert step["cost"]["usd"] > 0 and "ConcurrentExecutions" in report.read_text()
+
+
+# ---------------------------------------------------------------- `make compare`'s step, ECS
+def test_the_aws_step_reads_the_ecs_service_while_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--scenarios step` for ECS against moto, the app on 127.0.0.1 standing in for the ALB: the
+    service's running tasks are read during the run, and its events in the window are listed."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "serving.app:app", "--host", LOOPBACK, "--port", str(port)]
+    with mock_aws(), ManagedProcess(command, tmp_path / "app.log") as app:
+        wait_for_first_success(LOOPBACK, port, time.monotonic(), alive=app)
+        ecs = boto3.client("ecs", region_name=REGION)
+        ecs.create_cluster(clusterName="cluster")
+        ecs.register_task_definition(
+            family="app", containerDefinitions=[{"name": "app", "image": "i", "memory": 512}]
+        )
+        monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto's service then says 2 tasks run
+        ecs.create_service(cluster="cluster", serviceName="svc", taskDefinition="app", desiredCount=2)
+        assert ecs_running_tasks(ecs, "cluster", "svc") == 2
+        outputs = contracted_outputs(
+            "ecs", EndpointUrl=f"http://{LOOPBACK}:{port}", ClusterName="cluster", ServiceName="svc"
+        )
+        stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["ecs"], outputs)
+        small = ["--step-users", "1", "--step-factor", "2", "--baseline", "1", "--step-seconds", "2"]
+        args = ["--targets", "ecs", "--scenarios", "step", "--region", REGION, "--out", str(tmp_path)]
+        report = aws_main([*args, *small, "--after", "1"])
+
+    step = json.loads((report.parent / "report.json").read_text())["targets"]["ecs"]["step"]
+    assert step["step"]["requests"] > 0 and step["capacity"]["unit"] == "ECS tasks"
+    assert "runningCount" in step["capacity"]["source"]
+    assert step["capacity"]["points"] and {n for _, n in step["capacity"]["points"]} == {2}
+    assert isinstance(step["capacity_events"], list)
