@@ -424,7 +424,11 @@ def step_section(data: dict[str, Any]) -> list[str]:
         f"{settings['step_factor']}x the users at once for {settings['step_seconds']:g} s; then back to "
         f"{settings['step_users']} for {settings['after_seconds']:g} s. Recovery: seconds from the step "
         "until the 5 s windows' p99 is under 2x the baseline's and stays there to the step's end; a failed "
-        "request counts as slower than any answer, so a window where over 1% failed is not back.",
+        "request counts as slower than any answer, so a window where over 1% failed is not back. Cost of "
+        "the step: Lambda's invocations during it (throttled requests are free) at the mean billed "
+        "duration, or locally the measured one; EC2's and ECS's unit-seconds in service during it, each "
+        "unit at the way's hourly cost at its minimum size (ALB and IPv4 included: above the minimum, an "
+        "upper bound).",
         "",
         step_capacity_note(data),
         "",
