@@ -61,8 +61,9 @@ from loadtests.run import (
 from loadtests.signing import AUTH_IAM, NO_AUTH, Auth
 from loadtests.step import summarize_step
 
-# The step is held 10 minutes because target tracking on CPU acts only after minutes of load (its
-# alarm's 1-minute datapoints), and a new task or instance then starts and passes 2 health checks.
+# The step is held 10 minutes: target tracking acts through CloudWatch alarms on the CPU metric
+# (Application Auto Scaling guide, "Target tracking scaling policies", read 2026-12-04), then a new
+# task or instance must start and pass its health checks, all of which takes minutes.
 AWS_DEFAULTS = LoadSettings(
     steady_users=20, ramp_seconds=30, hold_seconds=120, burst_users=10, burst_seconds=30,
     step_users=5, step_factor=10, baseline_seconds=120, step_seconds=600, after_seconds=180,
