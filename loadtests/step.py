@@ -108,6 +108,31 @@ def _phase(samples: list[dict[str, Any]], start: float, end: float) -> list[dict
     return [r for r in samples if start <= r["t"] < end]
 
 
+def _phase_figures(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    return {
+        "requests": len(rows),
+        "invoked": sum(1 for r in rows if r["status"] not in NOT_INVOKED),
+        "throughput_rps": round(len(rows) / max(seconds, 1e-9), 2),
+        "latency_ms": latency_summary([r["ms"] for r in rows if r["ok"]]),
+        **_errors(rows),
+    }
+
+
+def _capacity_figures(capacity: dict[str, Any], step_at: float, after_at: float) -> dict[str, Any]:
+    points: list[Point] = [(float(t), int(n)) for t, n in capacity["points"]]
+    in_step = [n for t, n in points if step_at <= t < after_at]
+    in_baseline = [n for t, n in points if t < step_at]
+    return {
+        "unit": capacity["unit"],
+        "source": capacity["source"],
+        "baseline": max(in_baseline) if in_baseline else None,
+        "peak_during_step": max(in_step) if in_step else None,
+        "lowest_during_step": min(in_step) if in_step else None,
+        "unit_seconds_during_step": round(unit_seconds(points, step_at, after_at, 0), 2) if points else None,
+        "points": [[round(t - step_at, 2), n] for t, n in points],  # seconds since the step
+    }
+
+
 def summarize_step(folder: Path) -> dict[str, Any]:
     samples, phases = load_samples(folder), load_phases(folder)
     if not samples:
@@ -117,46 +142,20 @@ def summarize_step(folder: Path) -> dict[str, Any]:
     end = phases.get("end", phases.get("stopped", samples[-1]["t"]))
     after_at = phases.get("after", end)
     capacity = load_capacity(folder) or {"unit": None, "source": None, "points": []}
-    points: list[Point] = [(float(t), int(n)) for t, n in capacity["points"]]
-    baseline, held = _phase(samples, origin, step_at), _phase(samples, step_at, after_at)
-    baseline_latency = latency_summary([r["ms"] for r in baseline if r["ok"]])
-    held_latency = latency_summary([r["ms"] for r in held if r["ok"]])
-    rows = windows(samples, points, origin, step_at, end)
-    threshold = RECOVERY_FACTOR * baseline_latency["p99"] if baseline_latency["p99"] else None
-    step_seconds = after_at - step_at
-    in_step = [n for t, n in points if step_at <= t < after_at]
-    in_baseline = [n for t, n in points if t < step_at]
+    baseline = _phase_figures(_phase(samples, origin, step_at), step_at - origin)
+    held = _phase_figures(_phase(samples, step_at, after_at), after_at - step_at)
+    rows = windows(samples, [(float(t), int(n)) for t, n in capacity["points"]], origin, step_at, end)
+    threshold = RECOVERY_FACTOR * baseline["latency_ms"]["p99"] if baseline["latency_ms"]["p99"] else None
     return {
-        "step_seconds": round(step_seconds, 2),
+        "step_seconds": round(after_at - step_at, 2),
         "baseline_seconds": round(step_at - origin, 2),
         "after_seconds": round(end - after_at, 2),
-        "baseline": {
-            "requests": len(baseline),
-            "throughput_rps": round(len(baseline) / max(step_at - origin, 1e-9), 2),
-            "latency_ms": baseline_latency,
-            **_errors(baseline),
-        },
-        "step": {
-            "requests": len(held),
-            "invoked": sum(1 for r in held if r["status"] not in NOT_INVOKED),
-            "throughput_rps": round(len(held) / max(step_seconds, 1e-9), 2),
-            "latency_ms": held_latency,
-            **_errors(held),
-        },
-        "failed_during_step": sum(1 for r in held if not r["ok"]),
+        "baseline": baseline,
+        "step": held,
+        "failed_during_step": held["errors"],
         "recovery_threshold_ms": round(threshold, 2) if threshold else None,
-        "recovery_seconds": recovery_seconds(rows, step_seconds, threshold) if threshold else None,
-        "capacity": {
-            "unit": capacity["unit"],
-            "source": capacity["source"],
-            "baseline": max(in_baseline) if in_baseline else None,
-            "peak_during_step": max(in_step) if in_step else None,
-            "lowest_during_step": min(in_step) if in_step else None,
-            "unit_seconds_during_step": round(unit_seconds(points, step_at, after_at, 0), 2)
-            if points
-            else None,
-            "points": [[round(t - step_at, 2), n] for t, n in points],
-        },
+        "recovery_seconds": recovery_seconds(rows, after_at - step_at, threshold) if threshold else None,
+        "capacity": _capacity_figures(capacity, step_at, after_at),
         "windows": rows,
     }
 
