@@ -107,7 +107,7 @@ LOADTEST_ARGS ?=
 TLS ?=
 
 .PHONY: demo
-demo: $(MODEL) ## The three ways side by side on this machine: cold + steady Locust runs, then the report (TLS=1: over HTTPS too)
+demo: $(MODEL) ## The three ways side by side on this machine: cold, steady and step runs, then the report (TLS=1: over HTTPS too)
 	$(BIN)/python -m loadtests.demo --protocol $(PROTOCOL) $(if $(filter 1 yes true,$(TLS)),--tls) $(DEMO_ARGS)
 
 # Rolling restart, crash, soak and slow clients under load, per way (ec2/ecs behind HAProxy, the
@@ -123,11 +123,11 @@ faults: $(MODEL) ## Fault scenarios under load on the three local ways, and thei
 loadtest compare: export AWS_EC2_METADATA_DISABLED ?= true
 
 .PHONY: loadtest
-loadtest: $(MODEL) ## One deployed way, one scenario: TARGET=ec2|ecs|lambda SCENARIO=steady|cold (needs AWS credentials)
+loadtest: $(MODEL) ## One deployed way, one scenario: TARGET=ec2|ecs|lambda SCENARIO=steady|cold|step (needs AWS credentials)
 	$(BIN)/python -m loadtests.aws --targets $(TARGET) --scenarios $(SCENARIO) --protocol $(PROTOCOL) $(LOADTEST_ARGS)
 
 .PHONY: compare
-compare: $(MODEL) ## All three deployed ways, cold and steady, and the comparison report (needs AWS credentials)
+compare: $(MODEL) ## All three deployed ways: cold, steady and a traffic step, and the comparison report (needs AWS credentials)
 	$(BIN)/python -m loadtests.aws --protocol $(PROTOCOL) $(LOADTEST_ARGS)
 
 # ---- infra

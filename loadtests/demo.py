@@ -1,7 +1,8 @@
 """`make demo`: the three-way comparison on this machine, no AWS account needed.
 
 For each way: start it fresh (timing start to first success), run the cold scenario (fresh
-environments, a burst of first requests), then the steady scenario; stop it. ec2 and ecs answer
+environments, a burst of first requests), the steady scenario, then the traffic step (its capacity
+read from HAProxy or the Function URL's pool); stop it. ec2 and ecs answer
 through HAProxy standing in for their ALB (infra.local.proxy), lambda through a local
 Function URL. With ``--faults`` (or ``make faults`` alone) the fault scenarios follow. Then write
 reports/<run-id>/ and print a summary. Everything listens on 127.0.0.1; everything started is
@@ -39,6 +40,7 @@ from infra.local.targets import LocalTarget
 from infra.local.tls import LocalCertificate, generate_certificate
 from infra.local.ways import function_url_target, server_target
 from loadtests import signing
+from loadtests.capacity import local_capacity
 from loadtests.faults.runner import run_faults
 from loadtests.faults.scenarios import FaultSettings
 from loadtests.locust_run import LoadSettings
@@ -55,10 +57,15 @@ from loadtests.run import (
     say,
 )
 from loadtests.sizing import host_architecture
+from loadtests.step import step_line
 from loadtests.tls import CA_BUNDLE_VARIABLE
 from model.artifacts import holdout_path
 
-DEMO_DEFAULTS = LoadSettings(steady_users=6, ramp_seconds=5, hold_seconds=20, burst_users=4, burst_seconds=6)
+# The step: 3 paced users (about 30 req/s), then 30 for 30 s, as long as a 2-core machine allows.
+DEMO_DEFAULTS = LoadSettings(
+    steady_users=6, ramp_seconds=5, hold_seconds=20, burst_users=4, burst_seconds=6,
+    step_users=3, step_factor=10, baseline_seconds=10, step_seconds=30, after_seconds=10,
+)  # fmt: skip
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -137,6 +144,8 @@ def measure(target: LocalTarget, run_dir: Path, settings: LoadSettings) -> dict[
     result["steady"] = run_scenario(way, "steady", target.url, run_dir, settings)
     if target.tls_url:  # the same warm target over HTTPS: the cost of TLS, measured
         result["tls"] = {"steady": run_scenario(way, "steady", target.tls_url, run_dir / "tls", settings)}
+    result["step"] = run_scenario(way, "step", target.url, run_dir, settings, capacity=local_capacity(target))
+    say(f"[{way}] {step_line(result['step'])}")
     result["details"] = target.details()
     show_predictions(way, target.url)
     return result

@@ -19,7 +19,7 @@ from typing import Any
 from loadtests.protocols import DEFAULT_PROTOCOL
 from loadtests.signing import NO_AUTH, Auth
 
-SCENARIOS = ("steady", "cold")
+SCENARIOS = ("steady", "cold", "step")
 # Written by the locustfile (loadtests.users) beside the samples. This module must not import
 # Locust: importing it monkey-patches the standard library with gevent, which an orchestrating
 # process (threads, subprocesses, asyncio servers) must never be.
@@ -40,8 +40,18 @@ class LoadSettings:
     burst_seconds: float = 10.0
     processes: int = 1
     protocol: str = DEFAULT_PROTOCOL  # rest or oip (loadtests.protocols)
+    # The step (loadtests.shapes.StepPlan): step_users paced users, step_factor times as many for
+    # step_seconds, then back down; each user sends one request per step_pacing s at most.
+    step_users: int = 2
+    step_factor: int = 10
+    baseline_seconds: float = 10.0
+    step_seconds: float = 30.0
+    after_seconds: float = 10.0
+    step_pacing: float = 0.1
 
     def planned_seconds(self, scenario: str) -> float:
+        if scenario == "step":
+            return self.baseline_seconds + self.step_seconds + self.after_seconds
         return self.ramp_seconds + self.hold_seconds if scenario == "steady" else self.burst_seconds
 
     def as_dict(self) -> dict[str, Any]:
@@ -51,6 +61,7 @@ class LoadSettings:
 def locust_command(scenario: str, host: str, out_dir: Path, settings: LoadSettings) -> list[str]:
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; expected one of {SCENARIOS}")
+    pacing = settings.step_pacing if scenario == "step" else settings.pacing
     command = [
         sys.executable, "-m", "locust",
         "--locustfile", str(SCENARIO_DIR / f"{scenario}.py"),
@@ -60,10 +71,13 @@ def locust_command(scenario: str, host: str, out_dir: Path, settings: LoadSettin
         "--stop-timeout", "60",  # let in-flight requests (a slow cold start) finish when the shape ends
         "--samples-dir", str(out_dir),
         "--protocol", settings.protocol,
-        "--batch-size", str(settings.batch_size), "--pacing", str(settings.pacing),
+        "--batch-size", str(settings.batch_size), "--pacing", str(pacing),
         "--steady-users", str(settings.steady_users),
         "--ramp-seconds", str(settings.ramp_seconds), "--hold-seconds", str(settings.hold_seconds),
         "--burst-users", str(settings.burst_users), "--burst-seconds", str(settings.burst_seconds),
+        "--step-users", str(settings.step_users), "--step-factor", str(settings.step_factor),
+        "--baseline-seconds", str(settings.baseline_seconds), "--step-seconds", str(settings.step_seconds),
+        "--after-seconds", str(settings.after_seconds),
     ]  # fmt: skip
     if settings.processes > 1:
         command += ["--processes", str(settings.processes)]

@@ -13,9 +13,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
+from matplotlib.ticker import ScalarFormatter
 
 from infra.common.names import WAYS
 from loadtests.faults.markdown import faults_section
+from loadtests.step import WINDOW_SECONDS
 
 LABELS = {"lambda": "Serverless (Lambda)", "ecs": "Containers (ECS Fargate)", "ec2": "VM (EC2)"}
 COLORS = {"lambda": "#e8873a", "ecs": "#3a7be8", "ec2": "#4caf50"}
@@ -319,6 +321,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"{settings['burst_seconds']:g} s; cold responses are those with `x-cold-start: true`",
         "",
         *faults_section(data),
+        *step_section(data),
         "## Charts",
         "",
         *[f"![{name}]({name})" for name in CHARTS],
@@ -390,11 +393,177 @@ def write_charts(data: dict[str, Any], out_dir: Path) -> list[Path]:
     return paths
 
 
+# ---------------------------------------------------------------- under a traffic step
+STEP_CHART = "step.png"
+
+
+def _step_ways(data: dict[str, Any]) -> list[str]:
+    return [w for w in WAYS if (data["targets"].get(w) or {}).get("step")]
+
+
+def _recovery_cell(step: dict[str, Any]) -> str:
+    if step["step_seconds"] < WINDOW_SECONDS:
+        return f"n/a: a step shorter than one {WINDOW_SECONDS:g} s window"
+    if step["recovery_seconds"] is None:
+        return f"not within the {step['step_seconds']:.0f} s step"
+    return f"{step['recovery_seconds']:g} s" if step["recovery_seconds"] else "0 s (never above)"
+
+
+def _capacity_cell(step: dict[str, Any]) -> str:
+    capacity = step["capacity"]
+    if capacity["unit"] is None:
+        return "not read"
+    cell = f"{capacity['baseline']} -> {capacity['peak_during_step']} {capacity['unit']}"
+    lowest = capacity.get("lowest_during_step")
+    if lowest is not None and capacity["baseline"] is not None and lowest < capacity["baseline"]:
+        cell += f" ({lowest} at the lowest)"  # e.g. a target that failed its health checks under load
+    return cell
+
+
+def _small_usd(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.01 else f"${value:.2g}"
+
+
+def step_decision_rows(data: dict[str, Any]) -> list[str]:
+    """The figures that decide, one row per way."""
+    lines = [
+        "| | baseline p99 | p99 during the step | back under 2x baseline p99 | failed during the step "
+        "| capacity: baseline -> peak | cost of the step |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for way in _step_ways(data):
+        step = data["targets"][way]["step"]
+        cost = step.get("cost") or {}
+        usd = "n/a" if cost.get("usd") is None else f"{_small_usd(cost['usd'])} ({cost['basis']})"
+        baseline_p99, step_p99 = step["baseline"]["latency_ms"]["p99"], step["step"]["latency_ms"]["p99"]
+        lines.append(
+            f"| {LABELS[way]} | {_ms(baseline_p99)} | {_ms(step_p99)} | {_recovery_cell(step)} "
+            f"| {step['failed_during_step']:,} of {step['step']['requests']:,} "
+            f"| {_capacity_cell(step)} | {usd} |"
+        )
+    return lines
+
+
+def step_window_table(step: dict[str, Any]) -> list[str]:
+    lines = ["| s since the step | req/s | p50 | p99 | errors | capacity |", "|---|---|---|---|---|---|"]
+    for row in step["windows"]:
+        capacity = "n/a" if row["capacity"] is None else str(row["capacity"])
+        lines.append(
+            f"| {row['t']:g} | {row['rps']:,.1f} | {_ms(row['p50'])} | {_ms(row['p99'])} "
+            f"| {row['errors']} | {capacity} |"
+        )
+    return lines
+
+
+def step_capacity_note(data: dict[str, Any]) -> str:
+    lambda_limit = ((data["targets"].get("lambda") or {}).get("details") or {}).get("concurrency_limit")
+    limit = f" of {lambda_limit}" if lambda_limit else ""
+    if data["source"] == "AWS":
+        return (
+            "Capacity on AWS: Lambda's `ConcurrentExecutions` (CloudWatch, 1-minute maximum), ECS's running "
+            "task count and the Auto Scaling group's instances in service, read every few seconds during "
+            "the run; the service's events and the group's scaling activities are listed below. ECS and EC2 "
+            "scale by target tracking on CPU: their capacity moves only after minutes of load."
+        )
+    return (
+        "Locally **EC2 and ECS run at fixed capacity: nothing here plays the autoscaler**, so their one "
+        "instance or task meets the step alone. That is what the first minutes of a step look like on AWS, "
+        "before target tracking has added capacity. Lambda's local pool does scale, one environment per "
+        f"concurrent request, up to its concurrency limit{limit} (then 429). Capacity: HAProxy's targets "
+        "UP, the Function URL pool's environments alive, read every second."
+    )
+
+
+def step_section(data: dict[str, Any]) -> list[str]:
+    ways = _step_ways(data)
+    if not ways:
+        return []
+    settings = data["settings"]
+    lines = [
+        "## Under a traffic step",
+        "",
+        f"{settings['step_users']} users, each sending at most one request every "
+        f"{settings['step_pacing']:g} s, for {settings['baseline_seconds']:g} s; then "
+        f"{settings['step_factor']}x the users at once for {settings['step_seconds']:g} s; then back to "
+        f"{settings['step_users']} for {settings['after_seconds']:g} s. Recovery: seconds from the step "
+        "until the 5 s windows' p99 is under 2x the baseline's and stays there to the step's end; a failed "
+        "request counts as slower than any answer, so a window where over 1% failed is not back. Cost of "
+        "the step: Lambda's invocations during it (throttled requests are free) at the mean billed "
+        "duration, or locally the measured one; EC2's and ECS's unit-seconds in service during it, each "
+        "unit at the way's hourly cost at its minimum size (ALB and IPv4 included: above the minimum, an "
+        "upper bound).",
+        "",
+        step_capacity_note(data),
+        "",
+        *step_decision_rows(data),
+        "",
+        f"![{STEP_CHART}]({STEP_CHART})",
+        "",
+    ]
+    for way in ways:
+        step = data["targets"][way]["step"]
+        lines += [
+            f"<details><summary>{LABELS[way]}: per 5 s window</summary>",
+            "",
+            *step_window_table(step),
+            "",
+        ]
+        for event in step.get("capacity_events") or []:
+            lines.append(f"- {event['at']}: {event['message']}")
+        lines += ["</details>", ""]
+    return lines
+
+
+def write_step_chart(data: dict[str, Any], out_dir: Path) -> Path | None:
+    """Capacity and p99 over time, one panel per way; the step's seconds shaded."""
+    ways = _step_ways(data)
+    if not ways:
+        return None
+    figure, axes = plt.subplots(len(ways), 1, figsize=(9, 2.8 * len(ways)), sharex=True, squeeze=False)
+    for axis, way in zip(axes[:, 0], ways, strict=True):
+        step = data["targets"][way]["step"]
+        rows = step["windows"]
+        # each window's p99 drawn across its 5 s (the last one closed at its end)
+        p99 = [r["p99"] or float("nan") for r in rows] or [float("nan")]
+        times = [r["t"] for r in rows] or [0.0]
+        axis.step([*times, times[-1] + WINDOW_SECONDS], [*p99, p99[-1]], where="post", color=COLORS[way])
+        if step["recovery_threshold_ms"]:
+            axis.axhline(step["recovery_threshold_ms"], color=COLORS[way], linestyle="--", linewidth=1)
+        seen = [v for v in p99 if v == v] or [1.0]  # NaN: a window without a success
+        if max(seen) > 10 * min(seen):  # a log scale only where it spans a decade
+            axis.set_yscale("log")
+            axis.yaxis.set_major_formatter(ScalarFormatter())
+            axis.yaxis.set_minor_formatter(ScalarFormatter())
+        else:
+            axis.set_ylim(bottom=0, top=max(max(seen), step["recovery_threshold_ms"] or 0) * 1.1)
+        axis.set_ylabel("p99 (ms)")
+        axis.axvspan(0, step["step_seconds"], color="grey", alpha=0.15)
+        axis.set_title(f"{LABELS[way]}: {_capacity_cell(step)}", fontsize=9)
+        points = step["capacity"]["points"]
+        if points:
+            capacity = axis.twinx()
+            capacity.step(
+                [p[0] for p in points], [p[1] for p in points], where="post", color="black", linewidth=1
+            )
+            capacity.set_ylabel(step["capacity"]["unit"] or "capacity")
+            capacity.set_ylim(bottom=0, top=max(p[1] for p in points) + 1)
+    axes[-1, 0].set_xlabel(
+        "seconds since the step (shaded: the step held); dashed: 2x the baseline's p99; black: capacity"
+    )
+    figure.suptitle(f"Under a traffic step ({data['source']})")
+    figure.tight_layout()
+    path = out_dir / STEP_CHART
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
 # ---------------------------------------------------------------- entry points
 def write_report(data: dict[str, Any], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(data, indent=2))
     write_charts(data, out_dir)
+    write_step_chart(data, out_dir)
     path = out_dir / "report.md"
     path.write_text(markdown(data))
     return path

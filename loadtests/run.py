@@ -19,15 +19,22 @@ from infra.common.paths import REPO_ROOT
 from infra.common.sizing import READY_PATH
 from loadtests import signing
 from loadtests.analysis import summarize_cold, summarize_steady
+from loadtests.capacity import CapacityReader, CapacitySampler
 from loadtests.costs import DEFAULT_PRICES, cost_rows, load_prices
 from loadtests.locust_run import LoadSettings, run_locust
 from loadtests.protocols import PROTOCOL_NAMES, protocol
 from loadtests.report import terminal_summary, write_report
 from loadtests.signing import DEMO_AUTH, NO_AUTH, Auth
 from loadtests.sizing import architecture, deployed_sizes, fairness
+from loadtests.step import step_cost, summarize_step
 from loadtests.tls import client_context
 
 REPORTS_DIR = REPO_ROOT / "reports"
+SUMMARIES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "steady": summarize_steady,
+    "cold": summarize_cold,
+    "step": summarize_step,
+}
 READY_TIMEOUT_SECONDS = 300.0
 
 
@@ -37,6 +44,19 @@ def new_run_id(kind: str) -> str:
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: a number above 0 (a step of 0 users or 0 seconds measures nothing)."""
+
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
 
 
 def add_load_options(parser: argparse.ArgumentParser, defaults: LoadSettings) -> None:
@@ -60,6 +80,20 @@ def add_load_options(parser: argparse.ArgumentParser, defaults: LoadSettings) ->
         default=defaults.protocol,
         help="rest: POST /predict; oip: the Open Inference Protocol (POST /v2/models/<name>/infer)",
     )
+    step = parser.add_argument_group("step (a baseline, factor x the users held, back down)")
+    step.add_argument("--step-users", type=positive(int), default=defaults.step_users, help="baseline users")
+    step.add_argument(
+        "--step-factor", type=positive(int), default=defaults.step_factor, help="users x this during the step"
+    )
+    seconds = positive(float)
+    step.add_argument("--baseline", type=seconds, default=defaults.baseline_seconds, help="baseline seconds")
+    step.add_argument("--step-seconds", type=seconds, default=defaults.step_seconds, help="step held seconds")
+    step.add_argument(
+        "--after", type=seconds, default=defaults.after_seconds, help="seconds back at baseline"
+    )
+    step.add_argument(
+        "--step-pacing", type=seconds, default=defaults.step_pacing, help="s per request per user in the step"
+    )
     parser.add_argument("--prices", type=Path, default=DEFAULT_PRICES, help="price table (JSON)")
     parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="where reports/<run-id>/ goes")
 
@@ -75,6 +109,12 @@ def load_settings(args: argparse.Namespace) -> LoadSettings:
         burst_seconds=args.burst_seconds,
         processes=args.processes,
         protocol=args.protocol,
+        step_users=args.step_users,
+        step_factor=args.step_factor,
+        baseline_seconds=args.baseline,
+        step_seconds=args.step_seconds,
+        after_seconds=args.after,
+        step_pacing=args.step_pacing,
     )
 
 
@@ -116,22 +156,29 @@ def wait_until_ready(
 
 
 def run_scenario(
-    way: str, scenario: str, url: str, run_dir: Path, settings: LoadSettings, auth: Auth | None = None
+    way: str,
+    scenario: str,
+    url: str,
+    run_dir: Path,
+    settings: LoadSettings,
+    auth: Auth | None = None,
+    capacity: CapacityReader | None = None,
 ) -> dict[str, Any]:
     """One Locust scenario against one target, once it answers /ready. ``auth`` None: the demo's
     (``local_auth``). Lambda's cold burst is the exception: a /ready request would take one of the
     fresh environments the burst is there to meet, so there the function's own state is the
-    readiness (the ``function_updated`` waiter on AWS; locally the pool was just emptied)."""
+    readiness (the ``function_updated`` waiter on AWS; locally the pool was just emptied).
+    ``capacity``, when given, is read every second while Locust runs (``loadtests.capacity``)."""
     auth = local_auth(way) if auth is None else auth
     if not (way == "lambda" and scenario == "cold"):
         waited = wait_until_ready(url, auth)
         say(f"[{way}] {url}{READY_PATH} answered 200 after {waited:.1f} s")
     signed = " (requests SigV4-signed)" if auth.signs else ""
     say(f"[{way}] {scenario}: Locust against {url}{protocol(settings.protocol).path}{signed}")
-    folder = run_locust(
-        scenario, url, run_dir / way / scenario, settings, progress=lambda m: say(f"[{way}]   {m}"), auth=auth
-    )
-    return summarize_steady(folder) if scenario == "steady" else summarize_cold(folder)
+    folder = run_dir / way / scenario
+    with CapacitySampler(capacity, folder):
+        run_locust(scenario, url, folder, settings, progress=lambda m: say(f"[{way}]   {m}"), auth=auth)
+    return SUMMARIES[scenario](folder)
 
 
 def report_data(
@@ -145,6 +192,8 @@ def report_data(
         arch = architecture(target["architecture"])
         target["costs"] = cost_rows(way, arch, prices, target.get("steady"), target.get("billing"))
         target["fairness"] = fairness(way, source, target, prices, settings, os.cpu_count())
+        if target.get("step"):
+            target["step"]["cost"] = step_cost(way, arch, prices, target["step"], target.get("billing"))
     return {
         "run_id": run_id,
         "source": source,

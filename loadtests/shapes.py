@@ -6,6 +6,9 @@ steady: ramp linearly to a fixed number of users, then hold. Stats are reset whe
 cold:   start every user at once (a burst of concurrent first requests against freshly
         forced environments), keep them going briefly, stop. Cold and warm responses are told
         apart afterwards by the app's ``x-cold-start`` header, not by timing.
+step:   a steady baseline, then ``factor`` times the users at once, held, then back down to the
+        baseline. The users are paced (``--pacing``), so 10x the users is 10x the offered load,
+        whatever the server does with it; phases are marked for the per-window report.
 
 A steady run also ends early, cleanly (in-flight requests finish, samples are written), once the
 file named by ``LOADTEST_STOP_FILE`` exists (loadtests.faults.stop): the fault scenarios hold
@@ -47,6 +50,39 @@ class ColdPlan:
     @classmethod
     def from_options(cls, options: Any) -> ColdPlan:
         return cls(users=options.burst_users, seconds=options.burst_seconds)
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    users: int = 2
+    factor: int = 10
+    baseline_seconds: float = 10.0
+    step_seconds: float = 30.0
+    after_seconds: float = 10.0
+
+    @classmethod
+    def from_options(cls, options: Any) -> StepPlan:
+        return cls(
+            users=options.step_users,
+            factor=options.step_factor,
+            baseline_seconds=options.baseline_seconds,
+            step_seconds=options.step_seconds,
+            after_seconds=options.after_seconds,
+        )
+
+    def phase_at(self, run_time: float) -> str | None:
+        """``baseline``, ``step``, ``after``, or None once the run is over."""
+        ends = (
+            ("baseline", self.baseline_seconds),
+            ("step", self.step_seconds),
+            ("after", self.after_seconds),
+        )
+        elapsed = 0.0
+        for phase, seconds in ends:
+            elapsed += seconds
+            if run_time < elapsed:
+                return phase
+        return None
 
 
 class RecordedShape(LoadTestShape):
@@ -108,3 +144,25 @@ class ColdShape(RecordedShape):
             return None
         # A spawn rate equal to the user count starts them all in one go: a burst.
         return plan.users, float(plan.users)
+
+
+class StepShape(RecordedShape):
+    plan: StepPlan | None = None
+
+    def current_plan(self) -> StepPlan:
+        if self.plan is None:
+            options = self.options()
+            self.plan = StepPlan.from_options(options) if options is not None else StepPlan()
+        return self.plan
+
+    def tick(self) -> tuple[int, float] | None:
+        plan = self.current_plan()
+        phase = plan.phase_at(self.get_run_time())
+        if phase is None:
+            self.mark("end")
+            return None
+        self.mark(phase)
+        users = plan.users * plan.factor if phase == "step" else plan.users
+        # Every change in one go (spawn rate = the users wanted): a step, not a ramp. Going down,
+        # Locust stops the surplus users at once.
+        return users, float(plan.users * plan.factor)

@@ -61,6 +61,11 @@ def add_options(parser: Any) -> None:
     group.add_argument("--hold-seconds", type=float, default=30.0, env_var="LOADTEST_HOLD_SECONDS")
     group.add_argument("--burst-users", type=int, default=4, env_var="LOADTEST_BURST_USERS")
     group.add_argument("--burst-seconds", type=float, default=10.0, env_var="LOADTEST_BURST_SECONDS")
+    group.add_argument("--step-users", type=int, default=2, env_var="LOADTEST_STEP_USERS")
+    group.add_argument("--step-factor", type=int, default=10, env_var="LOADTEST_STEP_FACTOR")
+    group.add_argument("--baseline-seconds", type=float, default=10.0, env_var="LOADTEST_BASELINE_SECONDS")
+    group.add_argument("--step-seconds", type=float, default=30.0, env_var="LOADTEST_STEP_SECONDS")
+    group.add_argument("--after-seconds", type=float, default=10.0, env_var="LOADTEST_AFTER_SECONDS")
     group.add_argument(
         "--samples-dir",
         default="",

@@ -7,7 +7,7 @@ this machine (else one line says why). The cold scenario changes the deployments
 ECS service and the EC2 Auto Scaling group to 0 and back, and updates the Lambda function's
 configuration. Requests to a Function URL with auth AWS_IAM are SigV4-signed with the caller's
 credentials. After the Lambda runs, the function's REPORT log lines give its billed durations and
-server-side cold starts.
+server-side cold starts. The step reads the capacity in service as it runs (loadtests.aws.capacity).
 
     python -m loadtests.aws --targets lambda --scenarios cold
     python -m loadtests.aws --scenarios cold,steady --hold 300 --users 50 --processes 4
@@ -33,10 +33,21 @@ from infra.common.names import (
     WAYS,
     Way,
 )
+from loadtests.analysis import load_phases
 from loadtests.aws.billing import billed_scenarios, published_at_ms, snapshot_init
+from loadtests.aws.capacity import (
+    LAMBDA_SOURCE,
+    LAMBDA_UNIT,
+    asg_activities,
+    asg_reader,
+    ecs_reader,
+    ecs_service_events,
+    wait_for_lambda_concurrency,
+)
 from loadtests.aws.cold import Forced, force_ec2_cold, force_ecs_cold, force_lambda_cold, predict_succeeds
 from loadtests.aws.discovery import Deployment, StackNotReady, discover
 from loadtests.aws.preflight import EndpointsUnreachable, check_endpoints
+from loadtests.capacity import write_capacity
 from loadtests.locust_run import SCENARIOS, LoadSettings
 from loadtests.run import (
     add_load_options,
@@ -49,10 +60,15 @@ from loadtests.run import (
     say,
 )
 from loadtests.signing import AUTH_IAM, NO_AUTH, Auth
+from loadtests.step import summarize_step
 
+# The step is held 10 minutes: target tracking acts through CloudWatch alarms on the CPU metric
+# (Application Auto Scaling guide, "Target tracking scaling policies", read 2026-12-04), then a new
+# task or instance must start and pass its health checks, all of which takes minutes.
 AWS_DEFAULTS = LoadSettings(
-    steady_users=20, ramp_seconds=30, hold_seconds=120, burst_users=10, burst_seconds=30
-)
+    steady_users=20, ramp_seconds=30, hold_seconds=120, burst_users=10, burst_seconds=30,
+    step_users=5, step_factor=10, baseline_seconds=120, step_seconds=600, after_seconds=180,
+)  # fmt: skip
 HOW = {
     "ec2": "EC2 Auto Scaling group (systemd uvicorn service) behind an ALB",
     "ecs": "ECS Fargate service behind an ALB",
@@ -66,7 +82,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Locust against the deployed stacks, then the comparison report.",
     )
     parser.add_argument("--targets", default=",".join(WAYS), help="comma-separated subset of ec2,ecs,lambda")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: cold,steady")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: cold,steady,step")
     parser.add_argument("--region", default=None, help="default: the AWS SDK's (AWS_REGION / profile)")
     parser.add_argument("--run-id", default=None)
     parser.add_argument(
@@ -130,6 +146,8 @@ def measure(
         result["cold"] = run_scenario(way, "cold", url, run_dir, settings, auth)
     if "steady" in scenarios:
         result["steady"] = run_scenario(way, "steady", url, run_dir, settings, auth)
+    if "step" in scenarios:
+        result["step"] = measure_step(deployment, auth, session, run_dir, settings, logs_wait)
     if way == "lambda":
         log_group = deployment.outputs[OUTPUT_LOG_GROUP_NAME]
         say(f"[{way}] reading the function's REPORT lines from {log_group} ...")
@@ -146,6 +164,38 @@ def read_snapshot_init(deployment: Deployment, session: Any, before_ms: int) -> 
     function_name, alias = outputs[OUTPUT_FUNCTION_NAME], outputs[OUTPUT_ALIAS_NAME]
     published_ms = published_at_ms(session.client("lambda"), function_name, alias)
     return snapshot_init(session.client("logs"), outputs[OUTPUT_LOG_GROUP_NAME], published_ms, before_ms)
+
+
+def measure_step(
+    deployment: Deployment, auth: Auth, session: Any, run_dir: Path, settings: LoadSettings, wait: float
+) -> dict[str, Any]:
+    """The step with the capacity in service: ECS tasks and EC2 instances read while it runs, Lambda's
+    ConcurrentExecutions from CloudWatch afterwards; then what the platform logged in its window."""
+    way, outputs, folder = deployment.way, deployment.outputs, run_dir / deployment.way / "step"
+    reader = None
+    if way == "ecs":
+        reader = ecs_reader(session.client("ecs"), outputs[OUTPUT_CLUSTER_NAME], outputs[OUTPUT_SERVICE_NAME])
+    elif way == "ec2":
+        reader = asg_reader(session.client("autoscaling"), outputs[OUTPUT_ASG_NAME])
+    run_scenario(way, "step", deployment.endpoint_url, run_dir, settings, auth, capacity=reader)
+    phases = load_phases(folder)
+    start, end = phases["baseline"], phases.get("end", phases["stopped"])
+    events: list[dict[str, str]] = []
+    if way == "lambda":
+        say(f"[{way}] reading ConcurrentExecutions from CloudWatch ...")
+        cloudwatch, function = session.client("cloudwatch"), outputs[OUTPUT_FUNCTION_NAME]
+        points = wait_for_lambda_concurrency(cloudwatch, function, start, end, wait)
+        write_capacity(folder, LAMBDA_UNIT, LAMBDA_SOURCE, points)
+    elif way == "ecs":
+        ecs, cluster, service = (
+            session.client("ecs"),
+            outputs[OUTPUT_CLUSTER_NAME],
+            outputs[OUTPUT_SERVICE_NAME],
+        )
+        events = ecs_service_events(ecs, cluster, service, start, end)
+    else:
+        events = asg_activities(session.client("autoscaling"), outputs[OUTPUT_ASG_NAME], start, end)
+    return {**summarize_step(folder), "capacity_events": events}
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -665,7 +665,8 @@ def test_every_page_of_report_lines_is_read() -> None:
 # ---------------------------------------------------------------- the whole `make loadtest` path
 def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: Path) -> None:
     """`python -m loadtests.aws` end to end, with moto standing in for AWS and the app on 127.0.0.1
-    standing in for the load balancer: discovery, the ASG 0 -> 1 cold start, both Locust scenarios."""
+    standing in for the load balancer: discovery, the ASG 0 -> 1 cold start, the three Locust
+    scenarios (the step with the group's instances in service read as it runs)."""
     port = free_port()
     app = ManagedProcess(
         [sys.executable, "-m", "uvicorn", "serving.app:app", "--host", LOOPBACK, "--port", str(port)],
@@ -680,6 +681,7 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
         stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["ec2"], outputs)
 
         small = ["--users", "2", "--ramp", "1", "--hold", "3", "--burst-users", "2", "--burst-seconds", "2"]
+        small += ["--step-users", "1", "--baseline", "2", "--step-seconds", "3", "--after", "1"]
         report = aws_main(
             ["--targets", "ec2", "--region", REGION, "--out", str(tmp_path), "--run-id", "moto", *small]
         )
@@ -693,6 +695,13 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
     start = target["fairness"]["start"]  # the ALB's health checks, apart from the app's own start
     assert start["health_check_delay_seconds"] == 20 and "ALB" in start["health_check"]
     assert target["fairness"]["transport"].startswith("plain HTTP")
+    # The step: its capacity read from the Auto Scaling group while it ran, its activities listed.
+    step = target["step"]
+    assert step["step"]["requests"] > step["baseline"]["requests"] > 0
+    assert step["capacity"]["unit"] == "EC2 instances" and "InService" in step["capacity"]["source"]
+    assert {n for _, n in step["capacity"]["points"]} == {1}  # moto's group: one instance, in service
+    assert isinstance(step["capacity_events"], list) and step["cost"]["usd"] > 0
+    assert "## Under a traffic step" in report.read_text()
 
 
 def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_prices_arm64(

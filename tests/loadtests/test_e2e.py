@@ -16,12 +16,25 @@ from loadtests.demo import main as demo
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
 SMALL_RUN = ["--users", "3", "--ramp", "2", "--hold", "6", "--burst-users", "3", "--burst-seconds", "3"]
+# The step, small: 1 paced user for 3 s, 3 for 4 s, 1 for 2 s (Locust's start and stop add more).
+SMALL_STEP = [
+    "--step-users",
+    "1",
+    "--step-factor",
+    "3",
+    "--baseline",
+    "3",
+    "--step-seconds",
+    "4",
+    "--after",
+    "2",
+]
 
 
 def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(
     docker_engine: None, tmp_path: Path
 ) -> None:
-    report = demo([*SMALL_RUN, "--tls", "--run-id", "e2e", "--out", str(tmp_path)])
+    report = demo([*SMALL_RUN, *SMALL_STEP, "--tls", "--run-id", "e2e", "--out", str(tmp_path)])
 
     data = json.loads((report.parent / "report.json").read_text())
     assert data["docker"] is True
@@ -48,6 +61,7 @@ def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(
     assert lambda_["steady"]["signing_ms"]["requests"] == lambda_["steady"]["requests"]
     assert data["targets"]["ec2"]["steady"]["signing_ms"] is None
     assert "Decision matrix" in report.read_text()
+    assert_the_step_was_measured_with_its_capacity(data, report)
     assert not run_containers("e2e")
     assert_each_way_also_ran_over_tls(data, report)
 
@@ -62,3 +76,22 @@ def assert_each_way_also_ran_over_tls(data: dict, report: Path) -> None:
     assert data["targets"]["lambda"]["tls"]["steady"]["signing_ms"]["requests"] > 0  # still signed
     text = report.read_text()
     assert "## TLS" in text and text.count("steady again over HTTPS") == 3
+
+
+def assert_the_step_was_measured_with_its_capacity(data: dict, report: Path) -> None:
+    """Every way met the step; ec2 and ecs at HAProxy's fixed one target, lambda at as many
+    environments as its local pool started (at least one, at most its concurrency limit)."""
+    for way, target in data["targets"].items():
+        step = target["step"]
+        assert step["baseline"]["requests"] > 0 and step["step"]["requests"] > step["baseline"]["requests"], (
+            way
+        )
+        assert step["windows"] and step["cost"]["usd"] > 0, way
+        assert step["capacity"]["points"], way
+    for way in ("ec2", "ecs"):
+        capacity = data["targets"][way]["step"]["capacity"]
+        assert "HAProxy" in capacity["source"] and {n for _, n in capacity["points"]} == {1}, way
+    lambda_capacity = data["targets"]["lambda"]["step"]["capacity"]
+    assert "Function URL" in lambda_capacity["source"]
+    assert 1 <= lambda_capacity["peak_during_step"] <= 10
+    assert "## Under a traffic step" in report.read_text() and (report.parent / "step.png").is_file()

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS
+from infra.local.alb import BalancedTarget
 from infra.local.commands import VENV_PYTHON, server_command, server_environment
+from infra.local.ec2 import ec2_target
 from infra.local.process import LOOPBACK, ManagedProcess, free_port
 from infra.local.proxy import (
     INSTALL_HINT,
@@ -27,6 +29,7 @@ from infra.local.proxy import (
 )
 from infra.local.tls import generate_certificate
 from loadtests.analysis import load_samples
+from loadtests.capacity import local_capacity
 from loadtests.locust_run import LoadSettings, run_locust
 from loadtests.tls import CA_BUNDLE_VARIABLE, client_context
 from serving.config import Settings
@@ -141,3 +144,18 @@ def test_the_tls_listener_is_tls_1_2_at_least(tmp_path: Path) -> None:
     )
     assert f"bind {LOOPBACK}:8443 ssl crt {certificate.bundle} ssl-min-ver TLSv1.2" in config
     assert oct(certificate.key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_step_s_capacity_reader_counts_the_targets_haproxy_has_up(haproxy: str, tmp_path: Path) -> None:
+    target = BalancedTarget(ec2_target(tmp_path, workers=1), tmp_path)
+    try:
+        target.balancer.start()
+        reader = local_capacity(target)
+        assert reader is not None and reader.unit == "EC2 instances" and "HAProxy" in reader.source
+        assert reader.read() == 0  # no target registered yet
+        target.start()  # the server, registered, in service once its checks pass
+        assert reader.read() == 1
+        target.balancer.deregister(target.server_name, drain_seconds=1)
+        assert reader.read() == 0
+    finally:
+        target.stop()

@@ -11,7 +11,7 @@ from locust.util.load_locustfile import load_locustfile
 
 from loadtests.faults.stop import STOP_FILE_ENV
 from loadtests.locust_run import SCENARIO_DIR
-from loadtests.shapes import ColdPlan, ColdShape, SteadyPlan, SteadyShape
+from loadtests.shapes import ColdPlan, ColdShape, SteadyPlan, SteadyShape, StepShape
 
 
 class FakeStats:
@@ -63,7 +63,9 @@ def test_plans_come_from_the_locust_options() -> None:
     assert cold.current_plan() == ColdPlan(7, 1.5)
 
 
-@pytest.mark.parametrize(("scenario", "shape"), [("steady", SteadyShape), ("cold", ColdShape)])
+@pytest.mark.parametrize(
+    ("scenario", "shape"), [("steady", SteadyShape), ("cold", ColdShape), ("step", StepShape)]
+)
 def test_each_scenario_locustfile_has_the_user_and_exactly_its_shape(scenario: str, shape: type) -> None:
     users, shapes = load_locustfile(str(Path(SCENARIO_DIR) / f"{scenario}.py"))
     assert list(users) == ["PredictUser"]

@@ -88,6 +88,11 @@ class FunctionUrlTarget:
             self._admin("GET", "environments")
         return {"how": self.how, **self.last_details}
 
+    def environments_alive(self) -> int:
+        """Execution environments started and not retired (initialising, busy or idle)."""
+        state = self._admin("GET", "environments")
+        return sum(1 for env in state["environments"] if env["retired_reason"] is None)
+
     def _answers(self) -> bool:
         try:
             self._admin("GET", "environments")
