@@ -1,5 +1,6 @@
 """What every HTTP request records and announces: a request id, the cold flag and the model
-version as response headers; a Prometheus count and duration; one JSON log line.
+version as response headers; a Prometheus count and duration; one JSON log line (for a share
+``log_sample_rate`` of the requests, and for every server error).
 
 The first request a process serves is flagged cold. Metric labels come from bounded sets,
 whatever a client sends: the method from ``METRIC_METHODS`` (else "other") and the route from
@@ -11,6 +12,7 @@ else "other". A client that goes away before its request is answered is recorded
 from __future__ import annotations
 
 import logging
+import random
 import time
 import uuid
 from collections.abc import Iterable
@@ -29,10 +31,11 @@ CLIENT_CLOSED_REQUEST = 499
 
 
 class TelemetryMiddleware:
-    def __init__(self, app: ASGIApp, model_version: str) -> None:
+    def __init__(self, app: ASGIApp, model_version: str, log_sample_rate: float = 1.0) -> None:
         self.app = app
         self.model_version_header = (b"x-model-version", model_version.encode())
         self.served_any = False
+        self.log_sample_rate = log_sample_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,17 +78,18 @@ class TelemetryMiddleware:
         finally:
             if client_gone:
                 status = CLIENT_CLOSED_REQUEST
-            _record(scope, status, time.perf_counter() - started, request_id, cold)
+            logged = status >= 500 or random.random() < self.log_sample_rate
+            _record(scope, status, time.perf_counter() - started, request_id, cold, logged)
 
 
-def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: bool) -> None:
+def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: bool, logged: bool) -> None:
     method = scope["method"]
     requests, request_seconds = _request_metrics(
         getattr(scope.get("route"), "path", OTHER), method if method in METRIC_METHODS else OTHER, status
     )
     requests.inc()
     request_seconds.observe(seconds)
-    if log.isEnabledFor(logging.INFO):
+    if logged and log.isEnabledFor(logging.INFO):
         fields = {
             "request_id": request_id,
             "method": method,
