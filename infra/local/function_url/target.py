@@ -68,6 +68,16 @@ class FunctionUrlTarget:
             self._admin("GET", "environments")
         return {"how": self.how, **self.last_details}
 
+    def platform_reports(self) -> list[dict[str, Any]]:
+        """Each invoke's RIE REPORT line so far (``EnvironmentPool.platform_reports``)."""
+        connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=120)
+        try:
+            connection.request("GET", f"{ADMIN_PREFIX}/reports")
+            reports: list[dict[str, Any]] = json.loads(connection.getresponse().read())["reports"]
+            return reports
+        finally:
+            connection.close()
+
     def _answers(self) -> bool:
         try:
             self._admin("GET", "environments")
