@@ -189,7 +189,7 @@ def test_the_break_even_is_the_fixed_gap_over_the_per_request_gap() -> None:
     assert break_even_rps(43.20, 0.1, 0.0, 0.35, PRICES) == pytest.approx(
         break_even_rps(43.20, 0, 0, 0.25, PRICES)
     )
-    assert break_even_rps(43.20, 0, 10.95, 0.25, PRICES) < break_even_rps(43.20, 0, 0, 0.25, PRICES)
+    assert same is not None and (break_even_rps(43.20, 0, 10.95, 0.25, PRICES) or 0) < same
     assert break_even_rps(43.20, 0.3, 0.0, 0.25, PRICES) is None  # cheaper per request: Lambda at any rate
     assert break_even_rps(10.0, 0.0, 20.0, 0.25, PRICES) == 0  # dearer fixed and per request: never
 
