@@ -186,9 +186,8 @@ def test_the_break_even_is_the_fixed_gap_over_the_per_request_gap() -> None:
     # $43.20 a month against $0.25 per million: 172.8 M requests a month = 65.75 req/s.
     assert break_even_rps(43.20, 0.0, 0.0, 0.25, PRICES) == pytest.approx(43.20 / 0.25 * 1e6 / (730 * 3600))
     # Logs both pay cancel out; a fixed Lambda cost (provisioned) lowers it.
-    assert break_even_rps(43.20, 0.1, 0.0, 0.35, PRICES) == pytest.approx(
-        break_even_rps(43.20, 0, 0, 0.25, PRICES)
-    )
+    same = break_even_rps(43.20, 0, 0, 0.25, PRICES)
+    assert break_even_rps(43.20, 0.1, 0.0, 0.35, PRICES) == pytest.approx(same)
     assert same is not None and (break_even_rps(43.20, 0, 10.95, 0.25, PRICES) or 0) < same
     assert break_even_rps(43.20, 0.3, 0.0, 0.25, PRICES) is None  # cheaper per request: Lambda at any rate
     assert break_even_rps(10.0, 0.0, 20.0, 0.25, PRICES) == 0  # dearer fixed and per request: never
