@@ -35,7 +35,12 @@ from infra.common.names import (
 from loadtests.aws.billing import billed_scenarios
 from loadtests.aws.cold import Forced, force_ec2_cold, force_ecs_cold, force_lambda_cold, predict_succeeds
 from loadtests.aws.discovery import Deployment, StackNotReady, discover
-from loadtests.aws.preflight import EndpointsUnreachable, check_endpoints
+from loadtests.aws.preflight import (
+    EndpointsUnreachable,
+    NoLambdaConcurrency,
+    cap_lambda_load,
+    check_endpoints,
+)
 from loadtests.locust_run import SCENARIOS, LoadSettings
 from loadtests.run import (
     add_load_options,
@@ -141,13 +146,19 @@ def main(argv: list[str] | None = None) -> Path:
         deployments = {way: discover(way, cloudformation) for way in ways}
         auths = {way: auth_for(deployments[way], session.region_name) for way in ways}
         check_endpoints(deployments, auths)
-    except (StackNotReady, EndpointsUnreachable) as error:
+        load = {way: settings for way in ways}
+        if "lambda" in ways:
+            function = deployments["lambda"].outputs[OUTPUT_FUNCTION_NAME]
+            load["lambda"], capped = cap_lambda_load(session.client("lambda"), function, settings)
+            if capped:
+                say(capped)
+    except (StackNotReady, EndpointsUnreachable, NoLambdaConcurrency) as error:
         raise SystemExit(str(error)) from None
     run_id = args.run_id or new_run_id("aws")
     run_dir = args.out / run_id
     started = time.time()
     targets: dict[str, Any] = {
-        way: measure(deployments[way], auths[way], session, scenarios, run_dir, settings, args.logs_wait)
+        way: measure(deployments[way], auths[way], session, scenarios, run_dir, load[way], args.logs_wait)
         for way in ways
     }
     note = (

@@ -514,6 +514,15 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
     assert target["fairness"]["transport"].startswith("plain HTTP")
 
 
+def function_with_reserved_concurrency(name: str, reserved: int) -> None:
+    """The function in moto (which cannot run it), with the reserved concurrency make compare checks."""
+    role = boto3.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client = boto3.client("lambda", region_name=REGION)
+    image = f"{DEFAULT_ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/one-model:lambda"
+    client.create_function(FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": image})
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+
+
 def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_prices_arm64(
     aws: None, tmp_path: Path
 ) -> None:
@@ -539,6 +548,7 @@ def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_pri
             LogGroupName="/aws/lambda/fn",
         )
         stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["lambda"], outputs)
+        function_with_reserved_concurrency(outputs["FunctionName"], 10)  # the preflight reads it
         small = ["--users", "2", "--ramp", "1", "--hold", "2", "--logs-wait", "0"]
         report = aws_main(
             [
