@@ -71,7 +71,8 @@ def cold_start_cell(target: dict[str, Any]) -> str:
     if inits:
         parts.append(f"init {_ms(sorted(inits)[len(inits) // 2])} median over {len(inits)} environments")
     billed_cold = (target.get("billing") or {}).get("cold") or {}
-    if billed_cold.get("cold_starts"):
+    # The RIE's Init Duration leaves out the handler's import (``init`` above has it): AWS's only.
+    if billed_cold.get("cold_starts") and (target.get("billing") or {}).get("source") != "rie":
         parts.append(
             f"server-side {billed_cold['cold_starts']} inits, Init Duration p50 "
             f"{_ms(billed_cold['init_ms']['p50'])} (REPORT lines)"
@@ -249,7 +250,8 @@ def break_even_section(data: dict[str, Any]) -> list[str]:
         "Requests per second around the clock at which Lambda's bill equals an always-on way's. Lambda "
         f"is priced at the {table['basis']} unless a row says otherwise; each row changes one "
         "assumption, the last combines what a production deployment would pick. Environments busy = "
-        "Little's law at the EC2 break-even: rate x the duration each request holds an environment.",
+        "Little's law at the EC2 break-even: rate x billed duration (a floor: an environment is held a "
+        "little longer than it bills).",
         "",
         "| assumption | Lambda: duration, $ per 1M (logs incl.), fixed $/month | "
         + " | ".join(f"vs {LABELS[w]}: $/month, break-even" for w in ways)
@@ -286,9 +288,10 @@ def markdown(data: dict[str, Any]) -> str:
         f"Costs: AWS on-demand **list prices**, {prices['region']}, as of {prices['as_of']} "
         f"({prices['file']}); "
         "idle = minimum size running with no traffic (compute, ALB, public IPv4); per 1M requests = Lambda "
-        "requests + GB-seconds at the mean billed duration of its REPORT lines (AWS) or the client-measured "
-        "mean latency (local), EC2/ECS hourly cost at the measured throughput (EC2 with unlimited-mode "
-        "surplus credits at 100% CPU). "
+        "requests + GB-seconds at the mean billed duration of its REPORT lines (CloudWatch's on AWS, the "
+        "RIE's locally; the client-measured mean latency when none were read), EC2/ECS hourly cost at the "
+        "measured throughput (EC2 with unlimited-mode surplus credits at 100% CPU); logs = the bytes each "
+        "way wrote per request at CloudWatch Logs' ingestion price. "
         "Throughput and latency describe the machine that ran them"
         + (" (this host, not the AWS sizes)." if data["source"] != "AWS" else "."),
         "",
