@@ -35,6 +35,7 @@ from infra.common.names import (
 from loadtests.aws.billing import billed_scenarios
 from loadtests.aws.cold import Forced, force_ec2_cold, force_ecs_cold, force_lambda_cold, predict_succeeds
 from loadtests.aws.discovery import Deployment, StackNotReady, discover
+from loadtests.aws.log_bytes import measured_log_volume
 from loadtests.aws.preflight import (
     EndpointsUnreachable,
     NoLambdaConcurrency,
@@ -129,6 +130,11 @@ def measure(
         say(f"[{way}] reading the function's REPORT lines from {log_group} ...")
         ran = [s for s in SCENARIOS if s in scenarios]
         result["billing"] = billed_scenarios(session.client("logs"), log_group, run_dir / way, ran, logs_wait)
+    if "steady" in scenarios:  # log bytes per request, as CloudWatch ingested them
+        group = deployment.outputs[OUTPUT_LOG_GROUP_NAME]
+        result["log_volume"] = measured_log_volume(
+            session.client("logs"), group, run_dir / way / "steady", logs_wait
+        )
     return result
 
 

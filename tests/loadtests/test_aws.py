@@ -497,8 +497,11 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
             "ec2", EndpointUrl=f"http://{LOOPBACK}:{port}", AutoScalingGroupName="asg"
         )
         stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["ec2"], outputs)
+        # The instance's log group, where the agent ships nothing here: the log bytes stay unmeasured.
+        boto3.client("logs", region_name=REGION).create_log_group(logGroupName=outputs["LogGroupName"])
 
         small = ["--users", "2", "--ramp", "1", "--hold", "3", "--burst-users", "2", "--burst-seconds", "2"]
+        small += ["--logs-wait", "0"]
         report = aws_main(
             ["--targets", "ec2", "--region", REGION, "--out", str(tmp_path), "--run-id", "moto", *small]
         )
@@ -512,6 +515,7 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
     start = target["fairness"]["start"]  # the ALB's health checks, apart from the app's own start
     assert start["health_check_delay_seconds"] == 20 and "ALB" in start["health_check"]
     assert target["fairness"]["transport"].startswith("plain HTTP")
+    assert target["log_volume"] is None and "log_bytes_per_request" not in target["costs"]
 
 
 def function_with_reserved_concurrency(name: str, reserved: int) -> None:
