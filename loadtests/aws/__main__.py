@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> Path:
         deployments = {way: discover(way, cloudformation) for way in ways}
         auths = {way: auth_for(deployments[way], session.region_name) for way in ways}
         check_endpoints(deployments, auths)
-        load = {way: settings for way in ways}
+        load, capped = {way: settings for way in ways}, None
         if "lambda" in ways:
             function = deployments["lambda"].outputs[OUTPUT_FUNCTION_NAME]
             load["lambda"], capped = cap_lambda_load(session.client("lambda"), function, settings)
@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> Path:
         way: measure(deployments[way], auths[way], session, scenarios, run_dir, load[way], args.logs_wait)
         for way in ways
     }
+    if capped:  # the report says Lambda ran with fewer users, and why
+        targets["lambda"]["how"] += f"; {capped}"
     note = (
         f"Deployed stacks in {session.region_name}, measured from this machine over the internet "
         f"({time.time() - started:.0f} s)."

@@ -552,7 +552,8 @@ def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_pri
             LogGroupName="/aws/lambda/fn",
         )
         stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["lambda"], outputs)
-        function_with_reserved_concurrency(outputs["FunctionName"], 10)  # the preflight reads it
+        # The preflight reads it: 1 environment at once, so the 2 users are capped to 1, and said so.
+        function_with_reserved_concurrency(outputs["FunctionName"], 1)
         small = ["--users", "2", "--ramp", "1", "--hold", "2", "--logs-wait", "0"]
         report = aws_main(
             [
@@ -580,5 +581,9 @@ def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_pri
     arm = lambda_cost_per_million("arm64", load_prices(), steady["latency_ms"]["mean"])
     assert target["costs"]["per_million_requests_usd"] == arm
     assert target["billing"]["steady"]["invocations"] == 0  # nothing wrote REPORT lines here
+    assert (
+        "the function's reserved concurrency (1)" in target["how"]
+        and "Lambda runs with 1 / 1" in target["how"]
+    )
     text = report.read_text()
     assert "Client-side SigV4 signing" in text and "ms mean" in text and "HTTPS" in text
