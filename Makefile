@@ -110,6 +110,10 @@ TLS ?=
 demo: $(MODEL) ## The three ways side by side on this machine: cold, steady and step runs, then the report (TLS=1: over HTTPS too)
 	$(BIN)/python -m loadtests.demo --protocol $(PROTOCOL) $(if $(filter 1 yes true,$(TLS)),--tls) $(DEMO_ARGS)
 
+.PHONY: reference-run
+reference-run: $(MODEL) ## A fresh make demo, its report and charts copied to docs/reference-run/ (the README's and guide's figures)
+	$(BIN)/python -m loadtests.reference_run --protocol $(PROTOCOL) $(DEMO_ARGS)
+
 # Rolling restart, crash, soak and slow clients under load, per way (ec2/ecs behind HAProxy, the
 # local ALB). FAULTS_ARGS="--soak-seconds 600" for the 10-minute soak.
 FAULTS_ARGS ?=

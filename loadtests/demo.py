@@ -35,6 +35,7 @@ from infra.common.names import WAYS
 from infra.local.alb import BalancedTarget
 from infra.local.containers import remove_run_containers
 from infra.local.docker import docker_available
+from infra.local.function_url.target import FunctionUrlTarget
 from infra.local.proxy import ensure_haproxy
 from infra.local.targets import LocalTarget
 from infra.local.tls import LocalCertificate, generate_certificate
@@ -43,8 +44,10 @@ from loadtests import signing
 from loadtests.capacity import local_capacity
 from loadtests.faults.runner import run_faults
 from loadtests.faults.scenarios import FaultSettings
-from loadtests.locust_run import LoadSettings
+from loadtests.locust_run import SCENARIOS, LoadSettings
+from loadtests.log_volume import measure_files
 from loadtests.protocols import REST
+from loadtests.rie_billing import billed_locally
 from loadtests.run import (
     add_load_options,
     exit_on_sigterm,
@@ -147,8 +150,18 @@ def measure(target: LocalTarget, run_dir: Path, settings: LoadSettings) -> dict[
     result["step"] = run_scenario(way, "step", target.url, run_dir, settings, capacity=local_capacity(target))
     say(f"[{way}] {step_line(result['step'])}")
     result["details"] = target.details()
+    if isinstance(target, FunctionUrlTarget):  # what AWS would bill: the RIE's REPORT lines
+        result["billing"] = billed_locally(target.platform_reports(), run_dir / way, list(SCENARIOS))
     show_predictions(way, target.url)
+    result["log_volume"] = measure_files(log_files(way, run_dir / "logs"))
     return result
+
+
+def log_files(way: str, logs: Path) -> list[Path]:
+    """What the way wrote: each Lambda environment's RIE output, else each server start's."""
+    return sorted(
+        (logs / "lambda-environments").glob("*.log") if way == "lambda" else logs.glob(f"{way}-*.log")
+    )
 
 
 def show_predictions(way: str, url: str, count: int = 3) -> None:

@@ -73,7 +73,8 @@ def cold_start_cell(target: dict[str, Any]) -> str:
     if inits:
         parts.append(f"init {_ms(sorted(inits)[len(inits) // 2])} median over {len(inits)} environments")
     billed_cold = (target.get("billing") or {}).get("cold") or {}
-    if billed_cold.get("cold_starts"):
+    # The RIE's Init Duration leaves out the handler's import (``init`` above has it): AWS's only.
+    if billed_cold.get("cold_starts") and (target.get("billing") or {}).get("source") != "rie":
         parts.append(
             f"server-side {billed_cold['cold_starts']} inits, Init Duration p50 "
             f"{_ms(billed_cold['init_ms']['p50'])} (REPORT lines)"
@@ -104,7 +105,18 @@ def cost_per_million_cell(way: str, costs: dict[str, Any]) -> str:
         cell += f" (incl. unlimited-mode surplus credits, ${surplus:.3f}/h at 100% CPU)"
     if way == "lambda" and costs.get("per_million_basis"):
         cell += f" (at the {costs['per_million_basis']})"
+    if way == "lambda" and costs.get("per_million_client_basis_usd") is not None:
+        cell += f"; {_usd(costs['per_million_client_basis_usd'])} at the client-measured mean latency"
     return cell
+
+
+def cost_with_logs_cell(costs: dict[str, Any]) -> str:
+    if costs.get("per_million_with_logs_usd") is None:
+        return "n/a (no log lines measured)"
+    return (
+        f"{_usd(costs['per_million_with_logs_usd'])}: {costs['log_bytes_per_request']:,.0f} B of log per "
+        f"request, {_usd(costs['logs_per_million_usd'])} per 1M at CloudWatch Logs' ingestion price"
+    )
 
 
 def per_vcpu_cell(target: dict[str, Any]) -> str:
@@ -130,9 +142,11 @@ def billed_cell(way: str, target: dict[str, Any]) -> str:
         return "n/a: billed per hour while running"
     billed = (target.get("billing") or {}).get("steady")
     if not billed:
-        return "not read (local run: no CloudWatch REPORT lines)"
+        return "not read (no REPORT lines)"
+    source = "the RIE's" if (target.get("billing") or {}).get("source") == "rie" else "CloudWatch's"
     return (
-        f"{billed['invocations']:,} REPORT lines for {billed['client_responses']:,} responses; billed "
+        f"{billed['invocations']:,} of {source} REPORT lines for {billed['client_responses']:,} "
+        "responses; billed "
         f"{_ms(billed['billed_ms_mean'])} mean vs duration p50 {_ms(billed['duration_ms']['p50'])}; "
         f"{billed['environments']} environments, max memory used {billed['max_memory_used_mb'] or 0:g} MB"
     )
@@ -161,6 +175,7 @@ def decision_matrix(data: dict[str, Any]) -> list[str]:
         ("Cost (idle): lesson", {w: LESSON[w]["cost"] for w in ways}),
         ("Cost (idle): list price / month", {w: _usd(targets[w]["costs"]["idle_monthly_usd"]) for w in ways}),
         ("Cost per 1M requests", {w: cost_per_million_cell(w, targets[w]["costs"]) for w in ways}),
+        ("Cost per 1M requests, logs included", {w: cost_with_logs_cell(targets[w]["costs"]) for w in ways}),
         ("Priced for architecture", {w: targets[w]["costs"]["architecture"] for w in ways}),
         ("Latency: lesson", {w: LESSON[w]["latency"] for w in ways}),
         (f"Latency p50/p95/p99 ({source})", {w: latency_cell(targets[w].get("steady")) for w in ways}),
@@ -172,7 +187,7 @@ def decision_matrix(data: dict[str, Any]) -> list[str]:
         (f"Throughput per vCPU ({source})", {w: per_vcpu_cell(targets[w]) for w in ways}),
         ("Client-side SigV4 signing", {w: signing_cell(targets[w].get("steady")) for w in ways}),
         ("Transport", {w: (targets[w].get("fairness") or {}).get("transport", "n/a") for w in ways}),
-        ("Lambda as billed, steady (CloudWatch)", {w: billed_cell(w, targets[w]) for w in ways}),
+        ("Lambda as billed, steady (REPORT lines)", {w: billed_cell(w, targets[w]) for w in ways}),
         ("Errors, steady", {w: errors_cell(targets[w].get("steady")) for w in ways}),
         ("Cold start: lesson", {w: LESSON[w]["cold"] for w in ways}),
         (f"Cold start ({source})", {w: cold_start_cell(targets[w]) for w in ways}),
@@ -204,14 +219,7 @@ def like_for_like(data: dict[str, Any]) -> list[str]:
         "- **Start time.** For EC2 and ECS, start to first success = the app's own start to /ready + "
         "the load balancer's health checks (interval x healthy threshold) before it sends traffic; "
         "the cold-start row shows both parts.",
-        "- **Lambda as billed.** "
-        + (
-            "Costs use the billed durations of the function's CloudWatch REPORT lines, and server-side "
-            "cold starts (Init Duration) are shown beside the client-side ones."
-            if on_aws
-            else "Locally there are no CloudWatch REPORT lines: the Lambda cost uses the client-measured "
-            "mean latency; `make compare` uses the billed durations."
-        ),
+        "- **Lambda as billed.** " + lambda_billed_note(data),
         "- **Architecture.** Each way is priced for the architecture it "
         + ("was deployed for (its stack's Architecture output): " if on_aws else "deploys with by default: ")
         + ", ".join(f"{w} {t['costs']['architecture']}" for w, t in _ordered(data))
@@ -257,17 +265,69 @@ def tls_section(data: dict[str, Any]) -> list[str]:
         over = "HTTPS" if measured_over_https(data, way) else "plain HTTP"
         plain, tls = target.get("steady"), (target.get("tls") or {}).get("steady")
         if tls is None:
-            cells = [LABELS[way], over, latency_cell(plain), "not run", _rps(plain), "not run", "n/a"]
+            cells = [LABELS[way], over, latency_cell(plain), "not run", _steady_rps(plain), "not run", "n/a"]
             rows.append("| " + " | ".join(cells) + " |")
             continue
         cells = [LABELS[way], f"{over}; steady again over HTTPS", latency_cell(plain), latency_cell(tls)]
-        cells += [_rps(plain), _rps(tls), errors_cell(tls)]
+        cells += [_steady_rps(plain), _steady_rps(tls), errors_cell(tls)]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 
-def _rps(steady: dict[str, Any] | None) -> str:
+def _steady_rps(steady: dict[str, Any] | None) -> str:
     return f"{steady['throughput_rps']:,.0f}" if steady else "n/a"
+
+
+def lambda_billed_note(data: dict[str, Any]) -> str:
+    billing = (data["targets"].get("lambda") or {}).get("billing") or {}
+    if not billing.get("steady"):
+        return "No REPORT lines were read: the Lambda cost uses the client-measured mean latency."
+    if billing.get("source") == "rie":
+        return (
+            "Locally the RIE writes a REPORT line per invoke, as Lambda does to CloudWatch: the Lambda "
+            "cost uses its mean billed duration, with the client-measured figure beside it. The gap is "
+            "what AWS does not bill: the local Function URL, SigV4 checking, the RIE hop and queueing on "
+            "this host."
+        )
+    return (
+        "Costs use the billed durations of the function's CloudWatch REPORT lines, and server-side "
+        "cold starts (Init Duration) are shown beside the client-side ones."
+    )
+
+
+def _rps(value: float | None) -> str:
+    return "never (Lambda is cheaper per request)" if value is None else f"{value:,} req/s"
+
+
+def break_even_section(data: dict[str, Any]) -> list[str]:
+    """The break-even against each always-on way, under each assumption (``costs.sensitivity``)."""
+    table = data.get("break_even")
+    if not table:
+        return []
+    ways = [w for w in ("ec2", "ecs") if any(w in row for row in table["rows"])]
+    lines = [
+        "## Break-even: below this rate Lambda is cheaper",
+        "",
+        "Requests per second around the clock at which Lambda's bill equals an always-on way's. Lambda "
+        f"is priced at the {table['basis']} unless a row says otherwise; each row changes one "
+        "assumption, the last combines what a production deployment would pick. Environments busy = "
+        "Little's law at the EC2 break-even: rate x billed duration (a floor: an environment is held a "
+        "little longer than it bills).",
+        "",
+        "| assumption | Lambda: duration, $ per 1M (logs incl.), fixed $/month | "
+        + " | ".join(f"vs {LABELS[w]}: $/month, break-even" for w in ways)
+        + " | Lambda environments busy |",
+        "|---" * (len(ways) + 3) + "|",
+    ]
+    for row in table["rows"]:
+        lambda_cell = (
+            f"{_ms(row['lambda_duration_ms'])}, ${row['lambda_per_million_usd']:.2f}, "
+            f"${row['lambda_monthly_fixed_usd']:,.2f}"
+        )
+        cells = [f"{_usd(row[w]['monthly_usd'])}, **{_rps(row[w]['break_even_rps'])}**" for w in ways]
+        busy = (row.get("ec2") or {}).get("lambda_environments_busy")
+        lines.append(f"| {row['assumption']} | {lambda_cell} | " + " | ".join(cells) + f" | {busy} |")
+    return [*lines, ""]
 
 
 def _ordered(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -289,12 +349,14 @@ def markdown(data: dict[str, Any]) -> str:
         f"Costs: AWS on-demand **list prices**, {prices['region']}, as of {prices['as_of']} "
         f"({prices['file']}); "
         "idle = minimum size running with no traffic (compute, ALB, public IPv4); per 1M requests = Lambda "
-        "requests + GB-seconds at the mean billed duration of its REPORT lines (AWS) or the client-measured "
-        "mean latency (local), EC2/ECS hourly cost at the measured throughput (EC2 with unlimited-mode "
-        "surplus credits at 100% CPU). "
+        "requests + GB-seconds at the mean billed duration of its REPORT lines (CloudWatch's on AWS, the "
+        "RIE's locally; the client-measured mean latency when none were read), EC2/ECS hourly cost at the "
+        "measured throughput (EC2 with unlimited-mode surplus credits at 100% CPU); logs = the bytes each "
+        "way wrote per request at CloudWatch Logs' ingestion price. "
         "Throughput and latency describe the machine that ran them"
         + (" (this host, not the AWS sizes)." if data["source"] != "AWS" else "."),
         "",
+        *break_even_section(data),
         "## Like for like, or stated",
         "",
         *like_for_like(data),
@@ -581,6 +643,7 @@ def terminal_summary(data: dict[str, Any], report_path: Path) -> str:
             f"{cold_start_cell(target)}"
         )
     lines += tls_summary_lines(data)
+    lines += cost_summary(data)
     lines += ["", f"{data['source']}, protocol {data['settings']['protocol']}. Report: {report_path}"]
     return "\n".join(lines)
 
@@ -595,5 +658,24 @@ def tls_summary_lines(data: dict[str, Any]) -> list[str]:
         lines.append(
             f"{way:8} {_ms(lat.get('p50')):>9} {_ms(lat.get('p95')):>9} {_ms(lat.get('p99')):>9} "
             f"{tls.get('throughput_rps', 0):>8,.0f} {tls.get('errors', 0):>7}"
+        )
+    return lines
+
+
+def cost_summary(data: dict[str, Any]) -> list[str]:
+    """Lambda's per-million figure on the basis AWS bills, the client-measured one beside it, and
+    the break-even it gives."""
+    costs = (data["targets"].get("lambda") or {}).get("costs")
+    if not costs or costs.get("per_million_requests_usd") is None:
+        return []
+    per_million = _usd(costs["per_million_requests_usd"])
+    line = f"lambda   {per_million} per 1M requests at the {costs['per_million_basis']}"
+    if costs.get("per_million_client_basis_usd") is not None:
+        line += f" ({_usd(costs['per_million_client_basis_usd'])} at the client-measured mean latency)"
+    lines = ["", line]
+    baseline = (data.get("break_even") or {"rows": []})["rows"][:1]
+    for way in [w for w in ("ec2", "ecs") if baseline and w in baseline[0]]:
+        lines.append(
+            f"         cheaper than {way} below {_rps(baseline[0][way]['break_even_rps'])} around the clock"
         )
     return lines

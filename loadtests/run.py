@@ -20,7 +20,7 @@ from infra.common.sizing import READY_PATH
 from loadtests import signing
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.capacity import CapacityReader, CapacitySampler
-from loadtests.costs import DEFAULT_PRICES, cost_rows, load_prices
+from loadtests.costs import DEFAULT_PRICES, cost_rows, load_prices, sensitivity
 from loadtests.locust_run import LoadSettings, run_locust
 from loadtests.protocols import PROTOCOL_NAMES, protocol
 from loadtests.report import terminal_summary, write_report
@@ -190,7 +190,9 @@ def report_data(
     prices = load_prices(prices_path)
     for way, target in targets.items():
         arch = architecture(target["architecture"])
-        target["costs"] = cost_rows(way, arch, prices, target.get("steady"), target.get("billing"))
+        target["costs"] = cost_rows(
+            way, arch, prices, target.get("steady"), target.get("billing"), target.get("log_volume")
+        )
         target["fairness"] = fairness(way, source, target, prices, settings, os.cpu_count())
         if target.get("step"):
             target["step"]["cost"] = step_cost(way, arch, prices, target["step"], target.get("billing"))
@@ -205,6 +207,7 @@ def report_data(
         "sizing": deployed_sizes(),
         "prices": {"region": prices["region"], "as_of": prices["as_of"], "file": str(prices_path)},
         "targets": targets,
+        "break_even": sensitivity(targets, prices),
     }
 
 

@@ -46,7 +46,7 @@ app.add_middleware(
     BodyLimitMiddleware,
     max_body_bytes=settings.max_body_bytes or body_limit(model.feature_names, settings.max_batch_size),
 )
-app.add_middleware(TelemetryMiddleware, model_version=model.version)
+app.add_middleware(TelemetryMiddleware, model_version=model.version, log_sample_rate=settings.log_sample_rate)
 
 # What is built by now lives as long as the process (the model, the routes, pydantic's
 # validators: some 65,000 objects). gc.freeze() moves it out of the collector's sight, so the

@@ -90,6 +90,15 @@ class Settings(BaseSettings):
         "headroom, from max_batch_size and the model's features (serving.schemas.body_limit).",
     )
     log_level: str = Field("INFO", description="Python logging level for the one-line-per-request log.")
+    # CloudWatch Logs bills ingestion per GB: at a few hundred bytes a request, the line can cost
+    # more per million requests than Lambda's request fee. Sampling keeps the metrics exact.
+    log_sample_rate: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of requests that write the per-request log line (1 = every one, 0 = none); "
+        "server errors (5xx) are always logged.",
+    )
     # One request runs at a time per process, and parallelism comes from processes (uvicorn
     # workers, Fargate tasks, Lambda environments). One intra-op thread per process avoids
     # oversubscribing the vCPUs and keeps a 15 µs model from paying thread hand-off costs.

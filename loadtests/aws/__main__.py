@@ -46,7 +46,13 @@ from loadtests.aws.capacity import (
 )
 from loadtests.aws.cold import Forced, force_ec2_cold, force_ecs_cold, force_lambda_cold, predict_succeeds
 from loadtests.aws.discovery import Deployment, StackNotReady, discover
-from loadtests.aws.preflight import EndpointsUnreachable, check_endpoints
+from loadtests.aws.log_bytes import measured_log_volume
+from loadtests.aws.preflight import (
+    EndpointsUnreachable,
+    NoLambdaConcurrency,
+    cap_lambda_load,
+    check_endpoints,
+)
 from loadtests.capacity import write_capacity
 from loadtests.locust_run import SCENARIOS, LoadSettings
 from loadtests.run import (
@@ -155,6 +161,11 @@ def measure(
         result["billing"] = billed_scenarios(session.client("logs"), log_group, run_dir / way, ran, logs_wait)
         if deployment.cold_start == "snapstart":
             result["billing"]["snapshot_init"] = read_snapshot_init(deployment, session, started_ms)
+    if "steady" in scenarios:  # log bytes per request, as CloudWatch ingested them
+        group = deployment.outputs[OUTPUT_LOG_GROUP_NAME]
+        result["log_volume"] = measured_log_volume(
+            session.client("logs"), group, run_dir / way / "steady", logs_wait
+        )
     return result
 
 
@@ -212,15 +223,23 @@ def main(argv: list[str] | None = None) -> Path:
         deployments = {way: discover(way, cloudformation) for way in ways}
         auths = {way: auth_for(deployments[way], session.region_name) for way in ways}
         check_endpoints(deployments, auths)
-    except (StackNotReady, EndpointsUnreachable) as error:
+        load, capped = {way: settings for way in ways}, None
+        if "lambda" in ways:
+            function = deployments["lambda"].outputs[OUTPUT_FUNCTION_NAME]
+            load["lambda"], capped = cap_lambda_load(session.client("lambda"), function, settings)
+            if capped:
+                say(capped)
+    except (StackNotReady, EndpointsUnreachable, NoLambdaConcurrency) as error:
         raise SystemExit(str(error)) from None
     run_id = args.run_id or new_run_id("aws")
     run_dir = args.out / run_id
     started = time.time()
     targets: dict[str, Any] = {
-        way: measure(deployments[way], auths[way], session, scenarios, run_dir, settings, args.logs_wait)
+        way: measure(deployments[way], auths[way], session, scenarios, run_dir, load[way], args.logs_wait)
         for way in ways
     }
+    if capped:  # the report says Lambda ran with fewer users, and why
+        targets["lambda"]["how"] += f"; {capped}"
     note = (
         f"Deployed stacks in {session.region_name}, measured from this machine over the internet "
         f"({time.time() - started:.0f} s)."

@@ -1,5 +1,6 @@
 """What every HTTP request records and announces: a request id, the cold flag and the model
-version as response headers; a Prometheus count and duration; one JSON log line.
+version as response headers; a Prometheus count and duration; one JSON log line (for a share
+``log_sample_rate`` of the requests, and for every server error).
 
 The first request a process serves is flagged cold, the first after a SnapStart restore
 ``restored`` (serving.environment). Metric labels come from bounded sets,
@@ -12,6 +13,7 @@ else "other". A client that goes away before its request is answered is recorded
 from __future__ import annotations
 
 import logging
+import random
 import time
 import uuid
 from collections.abc import Iterable
@@ -34,10 +36,11 @@ _LOGGED_COLD: dict[ColdFlag, bool | str] = {"true": True, "false": False, "resto
 
 
 class TelemetryMiddleware:
-    def __init__(self, app: ASGIApp, model_version: str) -> None:
+    def __init__(self, app: ASGIApp, model_version: str, log_sample_rate: float = 1.0) -> None:
         self.app = app
         self.model_version_header = (b"x-model-version", model_version.encode())
         self.served_any = False
+        self.log_sample_rate = log_sample_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +81,8 @@ class TelemetryMiddleware:
         finally:
             if client_gone:
                 status = CLIENT_CLOSED_REQUEST
-            _record(scope, status, time.perf_counter() - started, request_id, cold)
+            logged = status >= 500 or random.random() < self.log_sample_rate
+            _record(scope, status, time.perf_counter() - started, request_id, cold, logged)
 
 
 def _cold_flag(served_any: bool) -> ColdFlag:
@@ -92,14 +96,14 @@ def _cold_flag(served_any: bool) -> ColdFlag:
     return "true"
 
 
-def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: ColdFlag) -> None:
+def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: ColdFlag, logged: bool) -> None:
     method = scope["method"]
     requests, request_seconds = _request_metrics(
         getattr(scope.get("route"), "path", OTHER), method if method in METRIC_METHODS else OTHER, status
     )
     requests.inc()
     request_seconds.observe(seconds)
-    if log.isEnabledFor(logging.INFO):
+    if logged and log.isEnabledFor(logging.INFO):
         fields = {
             "request_id": request_id,
             "method": method,

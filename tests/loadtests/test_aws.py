@@ -679,9 +679,12 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
             "ec2", EndpointUrl=f"http://{LOOPBACK}:{port}", AutoScalingGroupName="asg"
         )
         stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["ec2"], outputs)
+        # The instance's log group, where the agent ships nothing here: the log bytes stay unmeasured.
+        boto3.client("logs", region_name=REGION).create_log_group(logGroupName=outputs["LogGroupName"])
 
         small = ["--users", "2", "--ramp", "1", "--hold", "3", "--burst-users", "2", "--burst-seconds", "2"]
         small += ["--step-users", "1", "--baseline", "2", "--step-seconds", "3", "--after", "1"]
+        small += ["--logs-wait", "0"]
         report = aws_main(
             ["--targets", "ec2", "--region", REGION, "--out", str(tmp_path), "--run-id", "moto", *small]
         )
@@ -702,6 +705,16 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
     assert {n for _, n in step["capacity"]["points"]} == {1}  # moto's group: one instance, in service
     assert isinstance(step["capacity_events"], list) and step["cost"]["usd"] > 0
     assert "## Under a traffic step" in report.read_text()
+    assert target["log_volume"] is None and "log_bytes_per_request" not in target["costs"]
+
+
+def function_with_reserved_concurrency(name: str, reserved: int) -> None:
+    """The function in moto (which cannot run it), with the reserved concurrency make compare checks."""
+    role = boto3.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client = boto3.client("lambda", region_name=REGION)
+    image = f"{DEFAULT_ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/one-model:lambda"
+    client.create_function(FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": image})
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
 
 
 def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_prices_arm64(
@@ -729,6 +742,8 @@ def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_pri
             LogGroupName="/aws/lambda/fn",
         )
         stack_with_outputs(boto3.client("cloudformation", region_name=REGION), STACK_NAMES["lambda"], outputs)
+        # The preflight reads it: 1 environment at once, so the 2 users are capped to 1, and said so.
+        function_with_reserved_concurrency(outputs["FunctionName"], 1)
         small = ["--users", "2", "--ramp", "1", "--hold", "2", "--logs-wait", "0"]
         report = aws_main(
             [
@@ -756,5 +771,9 @@ def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_pri
     arm = lambda_cost_per_million("arm64", load_prices(), steady["latency_ms"]["mean"])
     assert target["costs"]["per_million_requests_usd"] == arm
     assert target["billing"]["steady"]["invocations"] == 0  # nothing wrote REPORT lines here
+    assert (
+        "the function's reserved concurrency (1)" in target["how"]
+        and "Lambda runs with 1 / 1" in target["how"]
+    )
     text = report.read_text()
     assert "Client-side SigV4 signing" in text and "ms mean" in text and "HTTPS" in text

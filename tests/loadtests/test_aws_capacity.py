@@ -29,7 +29,11 @@ from loadtests.aws.capacity import (
     ecs_service_events,
     wait_for_lambda_concurrency,
 )
-from tests.loadtests.test_aws import contracted_outputs, stack_with_outputs
+from tests.loadtests.test_aws import (
+    contracted_outputs,
+    function_with_reserved_concurrency,
+    stack_with_outputs,
+)
 from tests.loadtests.test_function_url import serve_function_url
 
 REGION = "us-east-1"
@@ -219,6 +223,7 @@ def test_the_aws_step_reads_lambda_s_concurrent_executions_after_the_run(tmp_pat
             ],
         )
         boto3.client("logs", region_name=REGION).create_log_group(logGroupName="/aws/lambda/fn")
+        function_with_reserved_concurrency("fn", 10)  # make compare reads it before capping its users
         with serve_function_url("NONE") as (url, _):
             outputs = contracted_outputs(
                 "lambda",

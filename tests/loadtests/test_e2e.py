@@ -60,8 +60,17 @@ def test_make_demo_measures_all_three_ways_and_sees_lambda_cold_starts(
     assert "auth AWS_IAM" in lambda_["how"]
     assert lambda_["steady"]["signing_ms"]["requests"] == lambda_["steady"]["requests"]
     assert data["targets"]["ec2"]["steady"]["signing_ms"] is None
-    assert "Decision matrix" in report.read_text()
     assert_the_step_was_measured_with_its_capacity(data, report)
+    # Priced as AWS bills it: the RIE's REPORT lines, one per steady response, and measured log bytes.
+    billed = lambda_["billing"]["steady"]
+    assert lambda_["billing"]["source"] == "rie" and billed["invocations"] >= lambda_["steady"]["requests"]
+    assert billed["billed_ms_mean"] > 0 and "RIE's REPORT lines" in lambda_["costs"]["per_million_basis"]
+    assert lambda_["costs"]["per_million_client_basis_usd"] > 0
+    assert lambda_["log_volume"]["platform_bytes_per_invoke"] > 0
+    for way in ("ec2", "ecs"):
+        assert data["targets"][way]["log_volume"]["app_line_bytes"] > 0, way
+    assert data["break_even"]["rows"][0]["ec2"]["break_even_rps"] > 0
+    assert "Decision matrix" in report.read_text() and "## Break-even" in report.read_text()
     assert not run_containers("e2e")
     assert_each_way_also_ran_over_tls(data, report)
 

@@ -11,6 +11,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,10 @@ def not_allowed(called: set[str], policy: dict[str, Any]) -> set[str]:
     }
 
 
+# Where a service signs under another name than its IAM actions' prefix.
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
+
+
 @pytest.fixture
 def called(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
     """Every boto3 call from now on, as its IAM action (the service's signing name : operation)."""
@@ -64,7 +69,8 @@ def called(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
     make_api_call = getattr(BaseClient, "_make_api_call")  # noqa: B009 (private: not in the stubs)
 
     def recording(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        actions.add(f"{client.meta.service_model.signing_name}:{operation_name}")
+        service = client.meta.service_model.signing_name
+        actions.add(f"{IAM_PREFIXES.get(service, service)}:{operation_name}")
         return make_api_call(client, operation_name, api_params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", recording)
@@ -136,7 +142,7 @@ def test_the_deploy_preflight_calls_only_what_the_deploy_policy_allows(
 
 
 def test_make_compare_calls_only_what_the_compare_policy_allows(called: set[str], tmp_path: Path) -> None:
-    """`python -m loadtests.aws` on the three ways, cold scenario (the one that changes capacity):
+    """`python -m loadtests.aws` on the three ways, every scenario (cold changes capacity, step reads it):
     moto for the stacks, the group, the service, the function's configuration and its logs; the app
     on 127.0.0.1 as both ALBs; the local Function URL, checking SigV4, as the function's URL."""
     with mock_aws():  # moto's own fake credentials from here on: the caller signs with them
@@ -155,6 +161,9 @@ def test_make_compare_calls_only_what_the_compare_policy_allows(called: set[str]
         "lambda:GetFunctionConfiguration",
         "lambda:UpdateFunctionConfiguration",
         "logs:FilterLogEvents",
+        "lambda:GetFunctionConcurrency",
+        "autoscaling:DescribeScalingActivities",
+        "cloudwatch:GetMetricStatistics",
     } <= called  # every way was forced and read
     assert not_allowed(called | http_actions, documented_policy("compare")) == set()
 
@@ -183,7 +192,7 @@ def run_compare_on_the_three_ways(called: set[str], tmp_path: Path) -> tuple[set
         stack_with_outputs(
             cloudformation,
             STACK_NAMES["ec2"],
-            contracted_outputs("ec2", EndpointUrl=alb, AutoScalingGroupName="asg"),
+            contracted_outputs("ec2", EndpointUrl=alb, AutoScalingGroupName="asg", LogGroupName="ec2-logs"),
         )
         ecs = boto3.client("ecs")
         ecs.create_cluster(clusterName="cluster")
@@ -191,10 +200,19 @@ def run_compare_on_the_three_ways(called: set[str], tmp_path: Path) -> tuple[set
             family="app", containerDefinitions=[{"name": "app", "image": "x", "memory": 1024}]
         )
         ecs.create_service(cluster="cluster", serviceName="svc", taskDefinition="app", desiredCount=1)
-        outputs = contracted_outputs("ecs", EndpointUrl=alb, ClusterName="cluster", ServiceName="svc")
+        outputs = contracted_outputs(
+            "ecs", EndpointUrl=alb, ClusterName="cluster", ServiceName="svc", LogGroupName="ecs-logs"
+        )
         stack_with_outputs(cloudformation, STACK_NAMES["ecs"], outputs)
         lambda_function("fn")
-        boto3.client("logs").create_log_group(logGroupName="/aws/lambda/fn")
+        boto3.client("lambda").put_function_concurrency(FunctionName="fn", ReservedConcurrentExecutions=10)
+        for group in ("ec2-logs", "ecs-logs", "/aws/lambda/fn"):
+            boto3.client("logs").create_log_group(logGroupName=group)
+        concurrency = {"MetricName": "ConcurrentExecutions", "Value": 1, "Timestamp": datetime.now(UTC)}
+        boto3.client("cloudwatch").put_metric_data(  # what Lambda publishes, for the step to read
+            Namespace="AWS/Lambda",
+            MetricData=[{**concurrency, "Dimensions": [{"Name": "FunctionName", "Value": "fn"}]}],
+        )
         outputs = contracted_outputs(
             "lambda",
             EndpointUrl=function_url,
@@ -214,11 +232,36 @@ def run_compare_on_the_three_ways(called: set[str], tmp_path: Path) -> tuple[set
             "2",
             "--burst-seconds",
             "2",
+            "--hold",
+            "1",
             "--logs-wait",
             "0",
+            *(
+                "--step-users",
+                "1",
+                "--step-factor",
+                "2",
+                "--baseline",
+                "1",
+                "--step-seconds",
+                "2",
+                "--after",
+                "1",
+            ),
         ]
+        every_scenario = "cold,steady,step"
         aws_main(
-            ["--scenarios", "cold", "--region", REGION, "--out", str(tmp_path), "--run-id", "iam", *small]
+            [
+                "--scenarios",
+                every_scenario,
+                "--region",
+                REGION,
+                "--out",
+                str(tmp_path),
+                "--run-id",
+                "iam",
+                *small,
+            ]
         )
         signed = {e["requestContext"]["authorizer"]["iam"]["accessKey"] for e in function.events}
 

@@ -217,7 +217,7 @@ def test_locally_lambda_is_priced_at_the_client_s_mean_and_says_so(report: tuple
     data, path = report
     costs = data["targets"]["lambda"]["costs"]
     assert costs["per_million_basis"] == CLIENT_MEASURED
-    assert "no CloudWatch REPORT lines" in path.read_text()
+    assert "No REPORT lines were read" in path.read_text()
 
 
 # ---------------------------------------------------------------- the protocol and the sizes

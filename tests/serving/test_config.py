@@ -27,6 +27,20 @@ def test_nonsense_settings_fail_at_start_not_at_first_request(monkeypatch: pytes
         Settings()
 
 
+@pytest.mark.parametrize("rate", ["-0.1", "1.5", "half"])
+def test_a_log_sample_rate_outside_0_to_1_fails_at_start(monkeypatch: pytest.MonkeyPatch, rate: str) -> None:
+    monkeypatch.setenv("APP_LOG_SAMPLE_RATE", rate)
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_every_request_is_logged_unless_a_sample_rate_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("APP_LOG_SAMPLE_RATE", raising=False)
+    assert Settings().log_sample_rate == 1.0
+    monkeypatch.setenv("APP_LOG_SAMPLE_RATE", "0.1")
+    assert Settings().log_sample_rate == 0.1
+
+
 def test_the_body_limit_is_derived_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("APP_MAX_BODY_BYTES", raising=False)
     assert Settings().max_body_bytes is None  # the app sizes it: serving.schemas.body_limit

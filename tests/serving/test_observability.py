@@ -57,6 +57,48 @@ def test_each_request_logs_one_json_line(capsys: pytest.CaptureFixture[str]) -> 
     assert response.headers["x-model-version"] == "v-test"
 
 
+def _sampled_app(rate: float) -> Starlette:
+    async def hello(_: object) -> PlainTextResponse:
+        return PlainTextResponse("hi")
+
+    async def broken(_: object) -> PlainTextResponse:
+        return PlainTextResponse("no", status_code=503)
+
+    app = Starlette(routes=[Route("/health", hello), Route("/broken", broken)])
+    app.add_middleware(TelemetryMiddleware, model_version="v-test", log_sample_rate=rate)
+    return app
+
+
+def _logged_paths(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    out = capsys.readouterr().out.splitlines()
+    return [json.loads(line)["path"] for line in out if line.startswith("{")]
+
+
+def test_sample_rate_zero_logs_no_request_line_but_every_server_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO")
+    with TestClient(_sampled_app(0.0)) as client:
+        statuses = [client.get("/health").status_code for _ in range(20)]
+        statuses.append(client.get("/broken").status_code)
+
+    assert statuses == [200] * 20 + [503]  # the answers do not change, only the log
+    assert _logged_paths(capsys) == ["/broken"]
+
+
+def test_a_fractional_sample_rate_logs_that_share_of_requests(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure_logging("INFO")
+    draws = iter([0.05, 0.5, 0.95, 0.2] * 5)  # random.random(), as the middleware draws it
+    monkeypatch.setattr("serving.middleware.telemetry.random.random", lambda: next(draws))
+    with TestClient(_sampled_app(0.25)) as client:
+        for _ in range(20):
+            client.get("/health")
+
+    assert len(_logged_paths(capsys)) == 10  # the draws below 0.25: 0.05 and 0.2, 5 times each
+
+
 def test_oversized_or_non_ascii_request_ids_are_replaced() -> None:
     with TestClient(_tiny_app()) as client:
         long_id = client.get("/health", headers={"x-request-id": "x" * 500}).headers["x-request-id"]

@@ -6,9 +6,10 @@ where AWS gives them: 429 at the concurrency limit, 502 when an environment fail
 ``AWS_IAM`` 403 for a request not SigV4-signed by a known identity (``sigv4.py``; the demo's fake
 one by default), which never reaches the function.
 
-``/_local/environments`` (GET) and ``/_local/retire`` (POST, forces cold starts) are the
-orchestrator's handles, not part of a Function URL. Given a certificate (``make demo TLS=1``) the same
-app also answers HTTPS on a second port, as the real Function URL answers only HTTPS.
+``/_local/environments`` (GET), ``/_local/reports`` (GET: each invoke's RIE REPORT line) and
+``/_local/retire`` (POST, forces cold starts) are the orchestrator's handles, not part of a
+Function URL. Given a certificate (``make demo TLS=1``) the same app also answers HTTPS on a second
+port, as the real Function URL answers only HTTPS.
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ class FunctionUrlApp:
         return verify(scope["method"], raw_path, query, scope["headers"], body, self.identities, self.region)
 
     async def _admin(self, scope: Scope, send: Send) -> None:
+        if scope["path"] == f"{ADMIN_PREFIX}/reports":
+            reports = await asyncio.to_thread(self.pool.platform_reports)
+            await _respond(send, 200, [JSON], json.dumps({"reports": reports}).encode())
+            return
         if scope["method"] == "POST" and scope["path"] == f"{ADMIN_PREFIX}/retire":
             await asyncio.to_thread(self.pool.retire_all, "forced cold start")
         state: dict[str, Any] = {

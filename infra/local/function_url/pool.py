@@ -8,7 +8,9 @@
   takes no new request but finishes the one it runs before it stops, as on Lambda.
 
 Each environment records its init: the time from starting it to its first invoke response,
-and the ``Init Duration`` of the RIE's REPORT line. What an environment is (a container or a
+and the ``Init Duration`` of the RIE's REPORT line. ``platform_reports`` hands back every invoke's
+REPORT line as the RIE wrote it (Duration, Billed Duration, Max Memory Used), timed, unparsed:
+``loadtests`` reads them with the same parser as CloudWatch's. What an environment is (a container or a
 host process under the RIE) is the launcher's business (``environments.py``).
 
 Plain blocking code under one lock, with no event loop of its own: the front door (``app.py``) calls
@@ -33,6 +35,7 @@ from infra.local.process import LOOPBACK, ManagedProcess, free_port
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"  # the RIE's Invoke API
 # The RIE logs the runtime's init as "INIT REPORT(durationMs: X)"; its REPORT line's
 # "Init Duration" does not cover the handler's import, so it is only the fallback.
+REPORT_PREFIX = b"REPORT RequestId:"
 _INIT_DURATION = (
     re.compile(rb"INIT REPORT\(durationMs: ([0-9.]+)\)"),
     re.compile(rb"Init Duration: ([0-9.]+) ms"),
@@ -64,6 +67,7 @@ class ExecutionEnvironment:
     last_used: float = field(default_factory=time.monotonic)
     retired_reason: str | None = None
     connection: http.client.HTTPConnection | None = None
+    invoked_at: list[float] = field(default_factory=list)  # epoch seconds, one per invoke sent
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -173,6 +177,7 @@ class EnvironmentPool:
         if env.connection is None:
             env.connection = http.client.HTTPConnection(LOOPBACK, env.port, timeout=self.invoke_timeout)
         headers = {"content-type": "application/json"}
+        env.invoked_at.append(time.time())
         env.connection.request("POST", INVOKE_PATH, body=json.dumps(event).encode(), headers=headers)
         payload = env.connection.getresponse().read()
         env.invocations += 1
@@ -229,6 +234,20 @@ class EnvironmentPool:
         with self._lock:
             return [env.summary() for env in [*self.retired, *self.retiring, *self.active]]
 
+    def platform_reports(self) -> list[dict[str, Any]]:
+        """Every invoke's REPORT line with its environment and the time it was sent. An environment
+        runs one invoke at a time, so its Nth REPORT line belongs to its Nth invoke."""
+        with self._lock:
+            environments = [*self.retired, *self.retiring, *self.active]
+        reports = []
+        for env in environments:
+            lines = read_report_lines(env.log_path)
+            reports += [
+                {"env_id": env.env_id, "t": sent, "line": line}
+                for sent, line in zip(env.invoked_at, lines, strict=False)
+            ]
+        return reports
+
 
 def read_init_duration(log_path: Path, wait_seconds: float = 1.0) -> float | None:
     """The init duration the RIE logs after the first invoke (the line may land a moment later)."""
@@ -242,3 +261,16 @@ def read_init_duration(log_path: Path, wait_seconds: float = 1.0) -> float | Non
         if time.monotonic() > deadline:
             return None
         time.sleep(0.05)
+
+
+def read_report_lines(log_path: Path) -> list[str]:
+    """The RIE's REPORT lines in ``log_path``, in order (none when the log is not there)."""
+    try:
+        log = log_path.read_bytes()
+    except OSError:
+        return []
+    return [
+        line[line.index(REPORT_PREFIX) :].decode(errors="replace").rstrip()
+        for line in log.splitlines()
+        if REPORT_PREFIX in line
+    ]

@@ -93,6 +93,16 @@ class FunctionUrlTarget:
         state = self._admin("GET", "environments")
         return sum(1 for env in state["environments"] if env["retired_reason"] is None)
 
+    def platform_reports(self) -> list[dict[str, Any]]:
+        """Each invoke's RIE REPORT line so far (``EnvironmentPool.platform_reports``)."""
+        connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=120)
+        try:
+            connection.request("GET", f"{ADMIN_PREFIX}/reports")
+            reports: list[dict[str, Any]] = json.loads(connection.getresponse().read())["reports"]
+            return reports
+        finally:
+            connection.close()
+
     def _answers(self) -> bool:
         try:
             self._admin("GET", "environments")
