@@ -10,9 +10,28 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
 
 # The fixture, reused: skips without a Docker engine, fails instead under CI=true.
 from tests.infra.conftest import docker_engine
 
 __all__ = ["docker_engine"]
+
+AWS_TEST_REGION = "us-east-1"
+
+
+@pytest.fixture
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials and a region that reach nothing real: moto or a Stubber answers (modules that talk
+    to AWS use it for every test, through ``pytestmark``)."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": AWS_TEST_REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)

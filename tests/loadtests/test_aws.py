@@ -43,21 +43,13 @@ from loadtests.costs import BILLED, cost_rows, lambda_cost_per_million, load_pri
 from loadtests.locust_run import LoadSettings
 from loadtests.run import run_scenario
 from loadtests.signing import NO_AUTH
+from tests.loadtests.conftest import AWS_TEST_REGION
 from tests.loadtests.test_function_url import serve_function_url
 
-REGION = "us-east-1"
+REGION = AWS_TEST_REGION
 
 
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from loadtests.aws.capacity import (
     ecs_service_events,
     wait_for_lambda_concurrency,
 )
+from tests.loadtests.conftest import AWS_TEST_REGION
 from tests.loadtests.test_aws import (
     contracted_outputs,
     function_with_reserved_concurrency,
@@ -36,16 +37,12 @@ from tests.loadtests.test_aws import (
 )
 from tests.loadtests.test_function_url import serve_function_url
 
-REGION = "us-east-1"
+REGION = AWS_TEST_REGION
 T0 = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)  # the step run's start
 START, END = T0.timestamp(), (T0 + timedelta(minutes=15)).timestamp()
 
 
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 
 
 @pytest.fixture

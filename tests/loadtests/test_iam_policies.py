@@ -31,6 +31,8 @@ from loadtests.aws.__main__ import main as aws_main
 from tests.loadtests.test_aws import REGION, asg, contracted_outputs, stack_with_outputs
 from tests.loadtests.test_function_url import serve_function_url
 
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
+
 DEPLOY_DOC = REPO_ROOT / "docs" / "deploy.md"
 # AWS's STS reference: "No permissions are required to perform this operation."
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
@@ -75,19 +77,6 @@ def called(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
 
     monkeypatch.setattr(BaseClient, "_make_api_call", recording)
     yield actions
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 def lambda_function(name: str) -> None:
