@@ -74,6 +74,9 @@ defaults
     timeout http-request {idle}
     timeout http-keep-alive {idle}
     timeout queue 10s
+    # A check may take as long as the ALB's (5 s for HTTP targets), not just the 500 ms interval:
+    # under load a slow /ready would otherwise take the only target out of service.
+    timeout check 5s
     # A request a target refused, or closed without answering, is tried once more on another
     # target: after a crash the docker port proxy still accepts connections for a container that
     # is gone until the health checks notice. POST /predict is a pure function, safe to repeat.

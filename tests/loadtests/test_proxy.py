@@ -5,8 +5,11 @@ traffic only once its /ready checks pass, and a deregistered one gets none."""
 from __future__ import annotations
 
 import http.client
+import http.server
 import os
 import subprocess
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -159,3 +162,30 @@ def test_the_step_s_capacity_reader_counts_the_targets_haproxy_has_up(haproxy: s
         assert reader.read() == 0
     finally:
         target.stop()
+
+
+# ---------------------------------------------------------------- a slow /ready under load
+class _SlowReady(http.server.BaseHTTPRequestHandler):
+    """Answers /ready after 1 s: longer than the 500 ms check interval, well within the ALB's 5 s."""
+
+    def do_GET(self) -> None:
+        time.sleep(1.0)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_a_target_whose_ready_answers_slower_than_the_check_interval_stays_in_service(
+    haproxy: str, tmp_path: Path
+) -> None:
+    slow = http.server.ThreadingHTTPServer((LOOPBACK, 0), _SlowReady)
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    try:
+        with LoadBalancer(tmp_path / "haproxy.log") as balancer:
+            balancer.register("slow", slow.server_address[1])
+            balancer.wait_until_up("slow", timeout=30)
+    finally:
+        slow.shutdown()
