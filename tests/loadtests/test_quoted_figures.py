@@ -86,6 +86,10 @@ def cost(way: str, key: str, fmt: str = "{:,.2f}") -> Getter:
     return ref("targets", way, "costs", key, fmt=fmt)
 
 
+def step(way: str, *keys: str, fmt: str = "{:.2f}") -> Getter:
+    return ref("targets", way, "step", *keys, fmt=fmt)
+
+
 QUOTES = (
     Quote(README, "idle cost, Lambda", r"idle cost \$([\d.,]+) \(Lambda\)",
           (cost("lambda", "idle_monthly_usd"),), f"{REF} targets.lambda.costs"),
@@ -152,6 +156,19 @@ QUOTES = (
           r"\| ([\d.]+) s \(reference run\); [\d.]+ s \(head-to-head\) \| ([\d.]+) s \(naive peer\)",
           (bench("cold_start_s", "app", fmt="{:.2f}"), bench("cold_start_s", "naive_peer", fmt="{:.2f}")),
           f"{BENCH_FILE} cold_start_s"),
+    Quote(GUIDE, "the always-on ways' p99 under the step",
+          r"p99 went from ([\d.]+) to ([\d.]+) ms and from ([\d.]+) to ([\d.]+) ms",
+          tuple(step(way, phase, "latency_ms", "p99") for way in ("ec2", "ecs")
+                for phase in ("baseline", "step")),
+          f"{REF} targets.<way>.step"),
+    Quote(GUIDE, "Lambda under the step",
+          r"pool grew from (\d+) to (\d+) environments.*?refused (\d+) of ([\d,]+) requests with 429 while "
+          r"its p99 went from ([\d.]+) to ([\d.]+) ms",
+          (step("lambda", "capacity", "baseline", fmt=INT),
+           step("lambda", "capacity", "peak_during_step", fmt=INT),
+           step("lambda", "failed_during_step", fmt=INT), step("lambda", "step", "requests", fmt="{:,}"),
+           step("lambda", "baseline", "latency_ms", "p99"), step("lambda", "step", "latency_ms", "p99")),
+          f"{REF} targets.lambda.step"),
     Quote(GUIDE, "the body limit", r"the app's body limit ([\d,]+) B",
           (bench("body_limit_bytes", fmt="{:,.0f}"),), f"{BENCH_FILE} body_limit_bytes"),
 )  # fmt: skip
