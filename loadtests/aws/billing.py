@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.analysis import latency_summary, load_samples
+from loadtests.aws.polling import read_until
 
 # Either kind of line (a filter pattern's "?term" matches any of the terms).
 REPORT_FILTER = '?"REPORT RequestId" ?"INIT_REPORT"'
@@ -106,12 +107,13 @@ def wait_for_reports(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[dict[str, Any]]:
     """The window's REPORT lines, read again until ``expected`` are there or ``wait_seconds`` passed."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        reports = read_reports(logs_client, log_group, start_ms, end_ms)
-        if len(reports) >= expected or time.monotonic() >= deadline:
-            return reports
-        sleep(interval)
+    return read_until(
+        lambda: read_reports(logs_client, log_group, start_ms, end_ms),
+        lambda reports: len(reports) >= expected,
+        wait_seconds,
+        interval,
+        sleep,
+    )
 
 
 def summarize_reports(reports: list[dict[str, Any]], expected: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from loadtests.aws.polling import read_until
 from loadtests.capacity import CapacityReader
 
 READ_EVERY_SECONDS = 5.0  # ECS and Auto Scaling describe calls: a few a minute is plenty
@@ -106,10 +107,10 @@ def wait_for_lambda_concurrency(
     """``lambda_concurrency``, read again until a datapoint covers the run's last minute (metrics
     reach CloudWatch a minute or two late) or ``wait_seconds`` have passed."""
     last_minute = math.ceil(end / 60) * 60 - 60  # the start of the minute the run ended in
-    waited = 0.0
-    while True:
-        points = lambda_concurrency(cloudwatch, function_name, start, end)
-        if (points and points[-1][0] >= last_minute) or waited >= wait_seconds:
-            return points
-        sleep(interval)
-        waited += interval
+    return read_until(
+        lambda: lambda_concurrency(cloudwatch, function_name, start, end),
+        lambda points: bool(points) and points[-1][0] >= last_minute,
+        wait_seconds,
+        interval,
+        sleep,
+    )

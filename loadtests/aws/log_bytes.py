@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.aws.billing import scenario_window
+from loadtests.aws.polling import read_until
 from loadtests.log_volume import measure_lines
 
 MAX_EVENTS = 20_000
@@ -44,9 +45,10 @@ def measured_log_volume(
     cover the requests answered, or a sample's worth, or ``wait_seconds`` passed."""
     start_ms, end_ms, answered = scenario_window(folder)
     enough = min(answered, MAX_EVENTS // 4)
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        volume = measure_lines(window_lines(logs_client, log_group, start_ms, end_ms))
-        if (volume and volume["app_lines"] >= enough) or time.monotonic() >= deadline:
-            return volume
-        sleep(interval)
+    return read_until(
+        lambda: measure_lines(window_lines(logs_client, log_group, start_ms, end_ms)),
+        lambda volume: volume is not None and volume["app_lines"] >= enough,
+        wait_seconds,
+        interval,
+        sleep,
+    )
