@@ -12,13 +12,13 @@ def arrivals(*counts: int) -> Iterator[int]:
 
 
 def test_it_reads_again_until_enough_has_arrived() -> None:
-    seen, slept = arrivals(0, 3, 8, 9), []
+    seen, slept = arrivals(0, 3, 8, 9), list[float]()
     assert read_until(lambda: next(seen), lambda n: n >= 8, 60, 5, slept.append) == 8
     assert slept == [5, 5]
 
 
 def test_it_gives_up_after_wait_seconds_with_what_it_read_last() -> None:
-    seen, slept = arrivals(0, 1, 2, 3, 4), []
+    seen, slept = arrivals(0, 1, 2, 3, 4), list[float]()
     assert read_until(lambda: next(seen), lambda n: n >= 100, 10, 5, slept.append) == 2
     assert slept == [5, 5]
 
