@@ -700,6 +700,18 @@ def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: 
     assert target["log_volume"] is None and "log_bytes_per_request" not in target["costs"]
 
 
+def environment_caller() -> Identity:
+    """The caller the fake credentials in the environment sign as, for the local Function URL to admit."""
+    return Identity(
+        os.environ["AWS_ACCESS_KEY_ID"],
+        os.environ["AWS_SECRET_ACCESS_KEY"],
+        DEFAULT_ACCOUNT_ID,
+        f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/tester",
+        "AIDATESTER",
+        os.environ["AWS_SESSION_TOKEN"],
+    )
+
+
 def function_with_reserved_concurrency(name: str, reserved: int) -> None:
     """The function in moto (which cannot run it), with the reserved concurrency make compare checks."""
     role = boto3.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -716,14 +728,7 @@ def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_pri
     probes and every Locust request are SigV4-signed with the caller's credentials (here moto's fake
     ones, which the local Function URL checks), the signing cost lands in the report, the costs are
     priced for arm64, and the REPORT lines are read from the function's log group."""
-    caller = Identity(
-        os.environ["AWS_ACCESS_KEY_ID"],
-        os.environ["AWS_SECRET_ACCESS_KEY"],
-        DEFAULT_ACCOUNT_ID,
-        f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/tester",
-        "AIDATESTER",
-        os.environ["AWS_SESSION_TOKEN"],
-    )
+    caller = environment_caller()
     boto3.client("logs", region_name=REGION).create_log_group(logGroupName="/aws/lambda/fn")
     with serve_function_url("AWS_IAM", (caller,), REGION) as (url, function):
         outputs = contracted_outputs(

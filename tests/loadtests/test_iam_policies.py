@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
 import sys
 import time
@@ -28,7 +27,7 @@ from infra.common.paths import REPO_ROOT
 from infra.local.function_url.sigv4 import Identity
 from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
 from loadtests.aws.__main__ import main as aws_main
-from tests.loadtests.test_aws import REGION, asg, contracted_outputs, stack_with_outputs
+from tests.loadtests.test_aws import REGION, asg, contracted_outputs, environment_caller, stack_with_outputs
 from tests.loadtests.test_function_url import serve_function_url
 
 pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
@@ -160,14 +159,7 @@ def test_make_compare_calls_only_what_the_compare_policy_allows(called: set[str]
 def run_compare_on_the_three_ways(called: set[str], tmp_path: Path) -> tuple[set[str], Identity]:
     """Set the three ways up in moto and on 127.0.0.1, then run the tooling (recorded in ``called``);
     the access keys the Function URL saw signing, and the caller."""
-    caller = Identity(
-        os.environ["AWS_ACCESS_KEY_ID"],
-        os.environ["AWS_SECRET_ACCESS_KEY"],
-        DEFAULT_ACCOUNT_ID,
-        f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/tester",
-        "AIDATESTER",
-        os.environ["AWS_SESSION_TOKEN"],
-    )
+    caller = environment_caller()
     port = free_port()
     app = ManagedProcess(
         [sys.executable, "-m", "uvicorn", "serving.app:app", "--host", LOOPBACK, "--port", str(port)],
