@@ -30,7 +30,9 @@ from infra.common.sizing import FARGATE_MEMORY_MIB, fargate_vcpus
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
-IMAGE_NAME = "one-model"
+# The local repository name the images are tagged with (`one-model:ecs`, `one-model:lambda`);
+# $IMAGE_NAME gives two checkouts on one engine tags of their own.
+IMAGE_NAME = os.environ.get("IMAGE_NAME", "one-model")
 TARGETS = ("ecs", "lambda")
 CA_BUNDLE = Path(os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt")
 # The build-time pip files, at the context root: the Dockerfile's builder stage copies `.pip-build*`
