@@ -9,8 +9,10 @@
 # The tag carries a hash of this script, so the image is rebuilt only when the recipe changes.
 #
 # arm64 on an x86_64 machine: debootstrap's second stage runs the arm64 packages' scripts under
-# QEMU, so binfmt_misc must have a qemu-aarch64 handler (.ci/run registers it); the image is
-# imported as linux/arm64, so `docker build --platform linux/arm64` builds FROM it.
+# QEMU, so binfmt_misc must have a qemu-aarch64 handler (.ci/run registers it). The root filesystem
+# becomes an image through `FROM scratch` + `ADD` built with --platform, which records the
+# architecture (docker.io 20.10's `docker import --platform` ignores it), so
+# `docker build --platform linux/arm64` builds FROM it.
 #
 # Usage: infra/local/debian-base-image.sh [amd64|arm64]
 #        (default: this machine's; prints e.g. one-model/debian-base:trixie-1a2b3c4d5e6f,
@@ -52,7 +54,8 @@ if ! command -v debootstrap > /dev/null; then
 fi
 
 rootfs=$(mktemp -d /tmp/debian-base.XXXXXX)
-trap 'rm -rf "$rootfs"' EXIT
+context=$(mktemp -d /tmp/debian-base-context.XXXXXX)
+trap 'rm -rf "$rootfs" "$context"' EXIT
 
 echo "debootstrap $SUITE $ARCH ($PACKAGES) from $MIRROR" >&2
 debootstrap --variant=minbase --arch="$ARCH" --include="$PACKAGES" "$SUITE" "$rootfs" "$MIRROR" \
@@ -70,10 +73,13 @@ SOURCES
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/usr/share/doc/* \
     "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/var/log/*.log
 
-tar --numeric-owner -C "$rootfs" -c . | "$DOCKER" import --platform "linux/$ARCH" \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENV LANG=C.UTF-8' \
-    --change 'CMD ["/bin/bash"]' \
-    - "$TAG" > /dev/null
+tar --numeric-owner -C "$rootfs" -cf "$context/rootfs.tar" .
+cat > "$context/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+ADD rootfs.tar /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
+CMD ["/bin/bash"]
+DOCKERFILE
+DOCKER_BUILDKIT=0 "$DOCKER" build --quiet --platform "linux/$ARCH" --tag "$TAG" "$context" > /dev/null
 echo "built base image $TAG" >&2
 echo "$TAG"
