@@ -25,8 +25,18 @@ import pytest
 
 from infra.common.paths import REPO_ROOT
 from infra.ec2.bundle import write_bundle
+from infra.local import docker as docker_module
 from infra.local.commands import DEPLOYED_ADDRESS, RUNTIME_ENVIRONMENT, lambda_command, server_command
-from infra.local.docker import DOCKER, base_image, build_image, pip_build_config
+from infra.local.docker import (
+    DOCKER,
+    IMAGE_NAME,
+    base_image,
+    base_image_args,
+    build_image,
+    default_base_image,
+    default_tag,
+    pip_build_config,
+)
 from infra.local.function_url.events import function_url_event
 from infra.local.rie import rie_path
 from model.artifacts import metadata_path
@@ -43,13 +53,48 @@ from tests.infra.test_images import invoke
 
 ARM64 = "linux/arm64"
 PARITY_DOCKERFILE = Path(__file__).with_name("parity.Dockerfile")
+# qemu-user (Debian 12's 7.2) shows arm64 programs the host's x86 /proc/cpuinfo, and onnxruntime's CPU
+# probe segfaults on it at import. An arm64 one (Graviton2's, as Lambda shows it) stands in, for
+# emulation only: a real arm64 machine has its own.
+ARM64_CPUINFO = Path(__file__).with_name("arm64-cpuinfo.txt")
 # Emulation makes a cold start take tens of seconds: generous bounds, never asserted on.
 EMULATED_READY_SECONDS = 300
 ROWS = 5
 
 
+# ELF e_machine values (offset 18, little-endian): what a binary was built to run on.
+ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
+
+
+def test_another_platform_builds_from_the_public_base_or_the_local_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(docker_module, "host_platform", lambda: "linux/amd64")
+    monkeypatch.setattr(docker_module, "local_base_image", lambda platform=None: f"local-base:{platform}")
+    for configured, expected in [
+        (default_base_image(), []),  # the public image is multi-arch: the build pulls arm64's
+        ("one-model-base:local", ["--build-arg", f"BASE_IMAGE=local-base:{ARM64}"]),
+    ]:
+        monkeypatch.setenv("BASE_IMAGE", configured)
+        base_image.cache_clear()
+        assert base_image_args(ARM64) == expected
+    base_image.cache_clear()
+
+    assert default_tag("ecs", ARM64) == f"{IMAGE_NAME}:ecs-arm64"
+    assert default_tag("ecs", "linux/amd64") == default_tag("ecs") == f"{IMAGE_NAME}:ecs"
+
+
+@pytest.mark.parametrize(("arch", "machine"), [("x86_64", "x86_64"), ("arm64", "aarch64")])
+def test_the_rie_comes_for_both_architectures(arch: str, machine: str) -> None:
+    header = rie_path(arch).read_bytes()[:20]
+
+    assert header[:4] == b"\x7fELF"
+    assert ELF_MACHINES[int.from_bytes(header[18:20], "little")] == machine
+
+
 def emulated(*run_args: str) -> list[str]:
-    return ["--platform", ARM64, *run_args]
+    """``docker run`` flags for an arm64 container under QEMU."""
+    return ["--platform", ARM64, "--volume", f"{ARM64_CPUINFO}:/proc/cpuinfo:ro", *run_args]
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +140,7 @@ def test_arm64_lambda_image_answers_a_function_url_event_as_x86_64_does(
     arm64_lambda_image: str, lambda_image: str, start_container: StartContainer
 ) -> None:
     event = function_url_event("POST", "/predict", predict_body(holdout_rows()[:ROWS]))
-    arm64 = lambda_under_rie(start_container, arm64_lambda_image, "arm64", "--platform", ARM64)
+    arm64 = lambda_under_rie(start_container, arm64_lambda_image, "arm64", *emulated())
     x86_64 = lambda_under_rie(start_container, lambda_image, "x86_64")
 
     arm64_result, x86_64_result = invoke(arm64, event), invoke(x86_64, event)
@@ -201,7 +246,7 @@ def arm64_training_image(docker_engine: None) -> Iterator[str]:
 def test_model_parity_check_passes_on_arm64(arm64_training_image: str, tmp_path: Path) -> None:
     model = REPO_ROOT / "model"
     result = docker(
-        "run", "--rm", "--platform", ARM64, "--volume", f"{model}:/src/model:ro", "--workdir", "/src",
+        "run", "--rm", *emulated(), "--volume", f"{model}:/src/model:ro", "--workdir", "/src",
         "--volume", f"{tmp_path}:/out", arm64_training_image, "python", "-m", "model.train", "--out", "/out",
     )  # fmt: skip
     card = json.loads(metadata_path(tmp_path).read_text())
