@@ -245,6 +245,7 @@ def arm64_training_image(docker_engine: None) -> Iterator[str]:
 
 
 @pytest.mark.docker
+@pytest.mark.timeout(2400)  # the training libraries' emulated install, then 200 trees trained under QEMU
 def test_model_parity_check_passes_on_arm64(arm64_training_image: str, tmp_path: Path) -> None:
     model = REPO_ROOT / "model"
     result = docker(
