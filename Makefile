@@ -32,8 +32,8 @@ setup: $(VENV)/.installed ## Create .venv with every pinned dependency (uv, from
 .PHONY: lock
 lock: ## Re-pin requirements/*.txt from pyproject.toml and the bench peers' requirements.txt (no registry hosts in the output)
 	$(BIN)/uv pip compile -q pyproject.toml --all-extras --python-version 3.11 -o requirements/dev.txt
-	$(BIN)/uv pip compile -q pyproject.toml --extra serving --python-version 3.11 --generate-hashes -c requirements/dev.txt -o requirements/serving.txt
-	$(BIN)/uv pip compile -q pyproject.toml --extra lambda --python-version 3.11 -c requirements/dev.txt -o requirements/lambda.txt
+	$(BIN)/uv pip compile -q pyproject.toml --extra serving --python-version 3.13 --generate-hashes -c requirements/dev.txt -o requirements/serving.txt
+	$(BIN)/uv pip compile -q pyproject.toml --extra lambda --python-version 3.13 -c requirements/dev.txt -o requirements/lambda.txt
 	for peer in bench/peers/*/requirements.in; do $(BIN)/uv pip compile -q --python-version 3.11 $$peer -o $${peer%.in}.txt; done
 
 # ---------------------------------------------------------------- model and app
