@@ -42,6 +42,11 @@ case $ARCH in
         ;;
 esac
 
+# One build per tag at a time: .ci/run starts the arm64 one in the background and the tests that
+# need it call this script too; a second caller waits here, then reuses the image.
+exec 9> "/tmp/one-model-debian-base-${TAG##*:}.lock"
+flock 9
+
 if "$DOCKER" image inspect "$TAG" > /dev/null 2>&1; then
     echo "base image $TAG exists, reusing it" >&2
     echo "$TAG"
