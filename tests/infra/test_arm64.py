@@ -172,11 +172,13 @@ def test_arm64_ecs_image_is_ready_and_predicts(arm64_ecs_image: str, start_conta
 
 
 # What user data runs on the instance (create_venv in infra/ec2/user_data.sh), then the unit's command.
+# --no-compile: bytecode is not what this checks, and compiling every package's modules under QEMU
+# would be most of the test's time.
 INSTALL_AND_SERVE = """
 set -e
 python3 -m venv /opt/one-model/venv
 /opt/one-model/venv/bin/pip install --quiet --no-cache-dir --disable-pip-version-check --no-index \
-    --find-links /bundle/wheels --require-hashes --no-deps -r /bundle/requirements/serving.txt
+    --find-links /bundle/wheels --require-hashes --no-deps --no-compile -r /bundle/requirements/serving.txt
 cd /bundle
 exec "$@"
 """
