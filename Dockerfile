@@ -8,9 +8,10 @@
 # Plain Dockerfile syntax only (no `RUN --mount`, no `# syntax=` line): `cdk deploy` and `sam build`
 # run a classic `docker build`, and Debian's docker.io 20.10 refuses BuildKit-only syntax there.
 # BuildKit builds it the same way.
-# CI builds FROM a debootstrapped Debian bookworm (infra/local/debian-base-image.sh); anywhere else the
-# public image below is used. Both are bookworm with CPython 3.11.
-ARG BASE_IMAGE=python:3.11-slim-bookworm
+# CI builds FROM a debootstrapped Debian trixie (infra/local/debian-base-image.sh, one per architecture);
+# anywhere else the public image below is used (multi-arch: amd64 and arm64). Both are Debian 13 with
+# CPython 3.13, what Debian 13's own python3 is on the EC2 instances too.
+ARG BASE_IMAGE=python:3.13-slim-trixie
 
 # ---------------------------------------------------------------- builder
 # Only the builder stage sees the build machine's pip config: `.pip-build.conf` (and the CA bundle

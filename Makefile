@@ -32,8 +32,8 @@ setup: $(VENV)/.installed ## Create .venv with every pinned dependency (uv, from
 .PHONY: lock
 lock: ## Re-pin requirements/*.txt from pyproject.toml and the bench peers' requirements.txt (no registry hosts in the output)
 	$(BIN)/uv pip compile -q pyproject.toml --all-extras --python-version 3.11 -o requirements/dev.txt
-	$(BIN)/uv pip compile -q pyproject.toml --extra serving --python-version 3.11 --generate-hashes -c requirements/dev.txt -o requirements/serving.txt
-	$(BIN)/uv pip compile -q pyproject.toml --extra lambda --python-version 3.11 -c requirements/dev.txt -o requirements/lambda.txt
+	$(BIN)/uv pip compile -q pyproject.toml --extra serving --python-version 3.13 --generate-hashes -c requirements/dev.txt -o requirements/serving.txt
+	$(BIN)/uv pip compile -q pyproject.toml --extra lambda --python-version 3.13 -c requirements/dev.txt -o requirements/lambda.txt
 	for peer in bench/peers/*/requirements.in; do $(BIN)/uv pip compile -q --python-version 3.11 $$peer -o $${peer%.in}.txt; done
 
 # ---------------------------------------------------------------- model and app
@@ -201,7 +201,7 @@ bootstrap: | $(VENV)/.installed ## cdk bootstrap the current account/region (onc
 	$(CDK_RUN) bootstrap
 
 .PHONY: $(addprefix deploy-,$(INFRA_STACKS))
-deploy-ec2: ## Deploy the EC2 stack (ASG of Debian 12 instances behind an ALB)
+deploy-ec2: ## Deploy the EC2 stack (ASG of Debian 13 instances behind an ALB)
 deploy-ecs: ## Deploy the ECS stack (Fargate service behind an ALB; builds the `ecs` image)
 deploy-lambda: ## Deploy the Lambda stack (image function + Function URL; builds the `lambda` image)
 $(addprefix deploy-,$(INFRA_STACKS)): deploy-%: | $(VENV)/.installed
@@ -259,15 +259,19 @@ bench: $(MODEL) ## Benchmarks: the app vs its floors, a naive peer and real mode
 # ---- images
 # One Dockerfile, two targets. Builds go through infra/local (BuildKit; this machine's pip config and CA
 # bundle reach the builder stages only; BASE_IMAGE=... honoured, as CI does with its debootstrapped
-# bookworm). The run targets give the container the Fargate task's CPU and memory and a read-only
+# trixie). The run targets give the container the Fargate task's CPU and memory and a read-only
 # root, published on 127.0.0.1 only.
 LOCAL := $(BIN)/python -m infra.local
 DOCKER_RUN := /usr/bin/docker run --rm --read-only --tmpfs /tmp
 RIE_PORT ?= 9000
 
+# Both architectures the stacks deploy (ARCH=x86_64|arm64): the other one builds under QEMU
+# (qemu-user-static and binfmt-support, as .ci/run installs them) and is tagged one-model:ecs-arm64 etc.
+IMAGE_PLATFORMS ?= linux/amd64 linux/arm64
+
 .PHONY: images
-images: $(MODEL) | $(VENV)/.installed ## Build both images (one-model:ecs, one-model:lambda) and print their sizes
-	$(LOCAL) build ecs lambda
+images: $(MODEL) | $(VENV)/.installed ## Build both images for amd64 and arm64 (IMAGE_PLATFORMS=...) and print their sizes
+	$(LOCAL) build ecs lambda $(addprefix --platform ,$(IMAGE_PLATFORMS))
 
 .PHONY: image-ecs
 image-ecs: $(MODEL) | $(VENV)/.installed ## Build the ECS image (one-model:ecs)

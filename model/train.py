@@ -93,6 +93,13 @@ def check_parity(pipeline: Pipeline, onnx_bytes: bytes, x: np.ndarray) -> dict[s
     """Compare onnxruntime with scikit-learn on held-out rows; raise ParityError if they disagree."""
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     onnx_labels, onnx_probabilities = session.run(None, {session.get_inputs()[0].name: x})
+    return compare_with_sklearn(pipeline, x, np.asarray(onnx_labels), np.asarray(onnx_probabilities))
+
+
+def compare_with_sklearn(
+    pipeline: Pipeline, x: np.ndarray, onnx_labels: np.ndarray, onnx_probabilities: np.ndarray
+) -> dict[str, Any]:
+    """The parity verdict on ONNX outputs computed anywhere (another architecture's onnxruntime too)."""
     sklearn_labels = pipeline.predict(x)
     sklearn_probabilities = pipeline.predict_proba(x)
     label_agreement = float(np.mean(onnx_labels == sklearn_labels))

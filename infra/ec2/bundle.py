@@ -5,7 +5,7 @@ zip, creates a venv with ``pip install --no-index --require-hashes`` from the bu
 ``wheels/`` (no package index at boot: an instance's start does not measure PyPI, and what it
 runs is exactly what ``requirements/serving.txt`` hashes) and installs the systemd unit.
 
-The wheels are for the deployed platform: Debian 12's CPython 3.11 on manylinux x86_64 or
+The wheels are for the deployed platform: Debian 13's CPython 3.13 on manylinux x86_64 or
 aarch64, following the stack's ``architecture``. ``pip download`` fetches them once into
 ``.cache/ec2-wheels/`` (keyed by the lock file's content) and later bundles reuse them.
 tests/infra/test_user_data.py builds the same bundle and runs the same script.
@@ -29,9 +29,9 @@ SERVING_LOCK: Final = REPO_ROOT / "requirements" / "serving.txt"
 WHEEL_CACHE: Final = REPO_ROOT / ".cache" / "ec2-wheels"
 WHEELS_DIR: Final = "wheels"  # in the bundle; user_data.sh installs from <app>/wheels
 
-# The instance's interpreter (Debian 12's python3) and the newest glibc its wheels may need.
-PYTHON_VERSION: Final = "3.11"
-DEBIAN_12_GLIBC_MINOR: Final = 36
+# The instance's interpreter (Debian 13's python3) and the newest glibc its wheels may need (2.41).
+PYTHON_VERSION: Final = "3.13"
+DEBIAN_13_GLIBC_MINOR: Final = 41
 MACHINE: Final[dict[Architecture, str]] = {"x86_64": "x86_64", "arm64": "aarch64"}
 
 
@@ -68,9 +68,9 @@ def write_bundle(dest: Path, architecture: Architecture) -> Path:
 
 
 def manylinux_platforms(architecture: Architecture) -> list[str]:
-    """Every manylinux tag Debian 12 runs, newest first: pip 23 does not expand ``--platform``."""
+    """Every manylinux tag Debian 13 runs, newest first: pip 23 does not expand ``--platform``."""
     machine = MACHINE[architecture]
-    newest_first = range(DEBIAN_12_GLIBC_MINOR, 16, -1)
+    newest_first = range(DEBIAN_13_GLIBC_MINOR, 16, -1)
     # manylinux2014 is glibc 2.17's legacy name; on x86_64 pip adds manylinux2010 and manylinux1.
     return [*(f"manylinux_2_{minor}_{machine}" for minor in newest_first), f"manylinux2014_{machine}"]
 

@@ -1,4 +1,4 @@
-"""The app on a VM: an Auto Scaling group of Debian 12 instances behind an ALB.
+"""The app on a VM: an Auto Scaling group of Debian 13 instances behind an ALB.
 
 First boot runs infra/ec2/user_data.sh: it copies the app+model bundle (infra/ec2/bundle.py, wheels
 included) from the CDK asset bucket with `aws s3 cp`, installs it without a package index, starts the
@@ -30,10 +30,10 @@ from infra.ec2.bundle import write_bundle
 
 USER_DATA_SCRIPT = Path(__file__).with_name("user_data.sh")
 
-# Debian 12 (bookworm), from Debian's public SSM parameter: the one place its name is written. Debian
-# rather than Amazon Linux because the same user_data.sh is tested here in a Debian 12 container with
-# systemd: what runs on the instance is what the tests ran.
-DEBIAN_AMI_PARAMETER = "/aws/service/debian/release/bookworm/latest/{arch}"
+# Debian 13 (trixie, whose python3 is CPython 3.13), from Debian's public SSM parameter: the one place
+# its name is written. Debian rather than Amazon Linux because the same user_data.sh is tested here in a
+# Debian 13 container with systemd: what runs on the instance is what the tests ran.
+DEBIAN_AMI_PARAMETER = "/aws/service/debian/release/trixie/latest/{arch}"
 DEBIAN_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
 
 
@@ -134,7 +134,7 @@ class Ec2Stack(cdk.Stack):
         shebang, _, user_data_body = USER_DATA_SCRIPT.read_text().partition("\n")
         user_data = ec2.UserData.for_linux(shebang=shebang)
 
-        # Launch template: Debian 12, the instance size, the role, the security group and the user data.
+        # Launch template: Debian 13, the instance size, the role, the security group and the user data.
         launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",

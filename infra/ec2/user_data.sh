@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# First boot of a Debian 12 (bookworm) instance: install the app+model bundle as the
+# First boot of a Debian 13 (trixie) instance: install the app+model bundle as the
 # `one-model` systemd service, ship its log to CloudWatch, and tell CloudFormation: SUCCESS
 # only once /ready answers, FAILURE on any error (the Auto Scaling group waits for either).
 #

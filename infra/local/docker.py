@@ -9,7 +9,8 @@ after. Only the Dockerfile's builder stage copies them; the shipped stages never
 
 The public base image has one home, the Dockerfile's ``ARG BASE_IMAGE`` default (the CDK builds
 with it); a build here passes ``--build-arg BASE_IMAGE`` only when it must use another one, such as
-the local Debian bookworm where no container registry is reachable.
+the local Debian trixie where no container registry is reachable. Images for another architecture
+(``platform="linux/arm64"`` on x86_64) build under QEMU, FROM that architecture's base.
 """
 
 from __future__ import annotations
@@ -73,28 +74,39 @@ def default_base_image() -> str:
     raise RuntimeError(f"{DOCKERFILE} has no `ARG BASE_IMAGE=<image>` default")
 
 
-@lru_cache(maxsize=1)
-def base_image() -> str:
-    """The image the Dockerfile builds FROM.
+@lru_cache(maxsize=4)
+def base_image(platform: str | None = None) -> str:
+    """The image the Dockerfile builds FROM, for this machine's platform unless told another.
 
     ``$BASE_IMAGE`` when set; else the Dockerfile's default, when the engine has it or can pull
     it; else (a machine that reaches package registries but no container registry, like this
-    repo's CI) the same Debian bookworm made locally from Debian's packages by
-    ``debian-base-image.sh``.
+    repo's CI) the same Debian trixie made locally from Debian's packages by
+    ``debian-base-image.sh``. For another platform: the public default (multi-arch; the build pulls
+    that platform's image) where this machine uses it, else the local trixie built for that platform.
     """
+    if platform is not None and platform != host_platform():
+        if base_image() == default_base_image():
+            return default_base_image()
+        return local_base_image(platform)
     if configured := os.environ.get("BASE_IMAGE"):
         return configured
     default = default_base_image()
     if _image_present(default) or _pulled(default):
         return default
-    print(f"{default} cannot be pulled: building a local Debian bookworm base", file=sys.stderr)
-    built = subprocess.run([str(LOCAL_BASE_SCRIPT)], check=True, stdout=subprocess.PIPE, text=True)
+    print(f"{default} cannot be pulled: building a local Debian trixie base", file=sys.stderr)
+    return local_base_image()
+
+
+def local_base_image(platform: str | None = None) -> str:
+    """``debian-base-image.sh``'s tag for ``platform`` (``linux/arm64``...), built on first use."""
+    arch = [_ARCHES[platform.removeprefix("linux/")]] if platform else []
+    built = subprocess.run([str(LOCAL_BASE_SCRIPT), *arch], check=True, stdout=subprocess.PIPE, text=True)
     return built.stdout.strip()
 
 
-def base_image_args() -> list[str]:
+def base_image_args(platform: str | None = None) -> list[str]:
     """``--build-arg BASE_IMAGE=...`` when the build must not use the Dockerfile's default."""
-    image = base_image()
+    image = base_image(platform)
     return [] if image == default_base_image() else ["--build-arg", f"BASE_IMAGE={image}"]
 
 
@@ -134,8 +146,11 @@ def ensure_docker() -> None:
         )
 
 
-def default_tag(target: str) -> str:
-    return f"{IMAGE_NAME}:{target}"
+def default_tag(target: str, platform: str | None = None) -> str:
+    """``one-model:ecs`` for this machine's platform; ``one-model:ecs-arm64`` for another."""
+    if platform is None or platform == host_platform():
+        return f"{IMAGE_NAME}:{target}"
+    return f"{IMAGE_NAME}:{target}-{platform.removeprefix('linux/')}"
 
 
 def build_image(
@@ -151,10 +166,10 @@ def build_image(
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {TARGETS}")
     ensure_docker()
-    tag = tag or default_tag(target)
+    tag = tag or default_tag(target, platform)
     command = [DOCKER, "build", "--file", str(DOCKERFILE), "--target", target, "--tag", tag]
-    command += ["--platform", platform or host_platform()]
-    command += base_image_args()
+    platform = platform or host_platform()
+    command += ["--platform", platform, *base_image_args(platform)]
     if network := os.environ.get("DOCKER_BUILD_NETWORK"):
         command += ["--network", network]
     command.append(str(REPO_ROOT))

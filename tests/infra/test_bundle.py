@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from infra.common.paths import REPO_ROOT
 from infra.common.sizing import Architecture
 from infra.ec2 import bundle as bundle_module
-from infra.ec2.bundle import BUNDLE_FILES, DEBIAN_12_GLIBC_MINOR, MACHINE, write_bundle
+from infra.ec2.bundle import BUNDLE_FILES, DEBIAN_13_GLIBC_MINOR, MACHINE, write_bundle
 from infra.local.commands import server_command, server_environment
 from infra.local.process import free_port
 
@@ -36,14 +36,14 @@ def locked_hashes() -> dict[str, tuple[str, set[str]]]:
     }
 
 
-def debian_12_tags(architecture: Architecture) -> set[Tag]:
-    """The wheel tags Debian 12's CPython 3.11 accepts on ``architecture`` (glibc 2.36), as pip
-    computes them on the instance: manylinux_2_5 .. manylinux_2_36 and their legacy names."""
+def debian_13_tags(architecture: Architecture) -> set[Tag]:
+    """The wheel tags Debian 13's CPython 3.13 accepts on ``architecture`` (glibc 2.41), as pip
+    computes them on the instance: manylinux_2_5 .. manylinux_2_41 and their legacy names."""
     machine = MACHINE[architecture]
-    platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(DEBIAN_12_GLIBC_MINOR, 4, -1)]
+    platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(DEBIAN_13_GLIBC_MINOR, 4, -1)]
     platforms += [f"manylinux{legacy}_{machine}" for legacy in ("2014", "2010", "1")]
-    cpython = cpython_tags(python_version=(3, 11), abis=["cp311"], platforms=platforms)
-    return {*cpython, *compatible_tags(python_version=(3, 11), interpreter="cp311", platforms=platforms)}
+    cpython = cpython_tags(python_version=(3, 13), abis=["cp313"], platforms=platforms)
+    return {*cpython, *compatible_tags(python_version=(3, 13), interpreter="cp313", platforms=platforms)}
 
 
 def test_bundle_holds_the_app_the_model_and_the_runtime_lock(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_bundle_carries_one_locked_wheel_per_package_for_the_deployed_platform(
         name, version, _, tags = parse_wheel_filename(wheel.name)
         _, hashes = locked[canonicalize_name(name)]
         assert hashlib.sha256(wheel.read_bytes()).hexdigest() in hashes, wheel.name
-        assert tags & debian_12_tags(architecture), wheel.name
+        assert tags & debian_13_tags(architecture), wheel.name
         found[canonicalize_name(name)] = str(version)
 
     assert found == {name: version for name, (version, _) in locked.items()}

@@ -1,4 +1,4 @@
-"""infra/ec2/user_data.sh, run unchanged in a Debian 12 container booting systemd, as on the instance.
+"""infra/ec2/user_data.sh, run unchanged in a Debian 13 container booting systemd, as on the instance.
 
 The differences from EC2: the bundle comes from a file:// URI instead of s3://, the SSM and
 CloudWatch agents are not installed (they come from AWS's buckets), and the instance metadata
@@ -28,7 +28,7 @@ from infra.common.names import STACK_NAMES
 from infra.common.paths import REPO_ROOT
 from infra.common.sizing import Architecture
 from infra.ec2.bundle import UNIT_FILE, write_bundle
-from infra.local.docker import DOCKER, base_image
+from infra.local.docker import DOCKER, IMAGE_NAME, base_image
 from model.artifacts import holdout_path
 from serving.config import Settings, workers_for
 from tests.infra import aws_stand_in
@@ -36,7 +36,7 @@ from tests.infra.conftest import IN_CI, Container, StartContainer, docker, wait_
 
 USER_DATA = REPO_ROOT / "infra" / "ec2" / "user_data.sh"
 SYSTEMD_DOCKERFILE = Path(__file__).with_name("systemd.Dockerfile")
-SYSTEMD_IMAGE = "one-model/systemd-test:latest"
+SYSTEMD_IMAGE = f"{IMAGE_NAME}/systemd-test:latest"  # per checkout, like the app images
 APP_PORT = 8000
 UNIT = "/etc/systemd/system/one-model.service"
 # systemd as PID 1 without --privileged (see the team guide).
@@ -64,7 +64,7 @@ MACHINE_ARCHITECTURE: dict[str, Architecture] = {"x86_64": "x86_64", "aarch64": 
 
 @pytest.fixture(scope="module")
 def systemd_image(docker_engine: None) -> str:
-    """Debian 12 + systemd + what user data installs, FROM the same bookworm base the app images use."""
+    """Debian 13 + systemd + what user data installs, FROM the same trixie base the app images use."""
     command = [DOCKER, "build", "--file", str(SYSTEMD_DOCKERFILE), "--tag", SYSTEMD_IMAGE]
     command += ["--build-arg", f"BASE_IMAGE={base_image()}"]
     if network := os.environ.get("DOCKER_BUILD_NETWORK"):
