@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
@@ -43,7 +44,9 @@ def test_each_request_logs_one_json_line(capsys: pytest.CaptureFixture[str]) -> 
 
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert len(lines) == 1
-    assert lines[0] | {"duration_ms": 0} == {
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", lines[0]["time"])  # ISO 8601, UTC
+    assert lines[0] | {"duration_ms": 0, "time": "t"} == {
+        "time": "t",
         "level": "INFO",
         "logger": "serving",
         "msg": "request",
