@@ -24,7 +24,7 @@ import pytest
 from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS, ECS_STOP_TIMEOUT_SECONDS
 from infra.local.process import free_port
 from serving import server
-from serving.config import Settings
+from serving.config import METRICS_DIR_VARIABLE, Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UNIT_FILE = REPO_ROOT / "infra" / "ec2" / "one-model.service"
@@ -45,12 +45,13 @@ def test_keep_alive_outlasts_the_load_balancers_idle_timeout() -> None:
 
 
 def test_graceful_shutdown_ends_before_either_platform_kills_the_process() -> None:
-    grace = Settings().graceful_shutdown_seconds
+    grace = Settings().drain_seconds + Settings().graceful_shutdown_seconds
     assert grace < ECS_STOP_TIMEOUT_SECONDS
     assert grace < _unit_timeout_stop_seconds()
 
 
-def test_the_server_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_server_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(METRICS_DIR_VARIABLE, str(tmp_path))  # main() sets it for 2+ workers: keep it here
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(server.uvicorn, "run", lambda app, **options: calls.append({"app": app, **options}))
 
