@@ -1,7 +1,7 @@
 """The log format: one JSON object per line, through a stdlib ``logging.Formatter``.
 
 Each request's line is ``log.info("request", extra={"fields": {...}})``; the formatter puts
-those fields beside the time (ISO 8601, UTC), level, logger and message.
+those fields after the level, logger, message and time (ISO 8601, UTC).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ log = logging.getLogger("serving")
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
         }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:

@@ -46,10 +46,10 @@ def test_each_request_logs_one_json_line(capsys: pytest.CaptureFixture[str]) -> 
     assert len(lines) == 1
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", lines[0]["time"])  # ISO 8601, UTC
     assert lines[0] | {"duration_ms": 0, "time": "t"} == {
-        "time": "t",
         "level": "INFO",
         "logger": "serving",
         "msg": "request",
+        "time": "t",
         "request_id": "abc",
         "method": "GET",
         "path": "/health",
