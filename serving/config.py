@@ -116,8 +116,8 @@ class Settings(BaseSettings):
         ge=1,
         description="uvicorn worker processes. Unset: one per CPU this process may use (workers_for).",
     )
-    # Must outlast the load balancer's idle timeout (infra/common/sizing.py ALB_IDLE_TIMEOUT_SECONDS,
-    # 60 s): the balancer, not the server, then closes an idle connection, so it never reuses one
+    # Must outlast the load balancer's idle timeout (infra/common/sizing.py ALB_IDLE_TIMEOUT_SECONDS):
+    # the balancer, not the server, then closes an idle connection, so it never reuses one
     # that the server is closing at that instant (a 502). tests/serving/test_server.py keeps the order.
     keep_alive_seconds: int = Field(75, ge=1, description="Idle keep-alive connections close after this.")
     graceful_shutdown_seconds: int = Field(
