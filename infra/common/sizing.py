@@ -38,18 +38,18 @@ EC2_BOOT_SIGNAL_TIMEOUT_MINUTES: Final = 15
 # Fargate: 0.5 vCPU / 1 GiB per task, the smallest size with headroom for onnxruntime + uvicorn.
 FARGATE_CPU_UNITS: Final = 512
 FARGATE_MEMORY_MIB: Final = 1024
+FARGATE_VCPUS: Final = FARGATE_CPU_UNITS / 1024  # Fargate counts CPU in units, 1,024 to the vCPU
 FARGATE_MIN_TASKS: Final = 1
 
 FARGATE_MAX_TASKS: Final = 4
 # Both autoscaled ways track the same CPU target so their scale-out behaviour is comparable.
 TARGET_CPU_PERCENT: Final = 60
-# Lambda: 1024 MB buys ~0.58 vCPU, close to one Fargate task (CPU scales with memory; 1769 MB = 1 vCPU).
+# Lambda: 1024 MB buys ~0.58 vCPU (lambda_vcpus), close to one Fargate task.
 LAMBDA_MEMORY_MB: Final = 1024
 LAMBDA_TIMEOUT_SECONDS: Final = 15
 LAMBDA_MB_PER_VCPU: Final = 1769
 
 
-def fargate_vcpus() -> float:
-    """A task's vCPUs: Fargate sizes CPU in units, 1,024 to the vCPU (read at call time, so a test
-    that sets FARGATE_CPU_UNITS sees its own size)."""
-    return FARGATE_CPU_UNITS / 1024
+def lambda_vcpus(memory_mb: int = LAMBDA_MEMORY_MB) -> float:
+    """Lambda allots CPU in proportion to memory: LAMBDA_MB_PER_VCPU buys one vCPU."""
+    return memory_mb / LAMBDA_MB_PER_VCPU

@@ -2,10 +2,10 @@
 
 Configured like the ALB the stacks create (infra/common/sizing.py holds the shared numbers):
 - it reuses connections to its targets (``http-reuse always``, as the ALB pools them);
-- idle connections close after ALB_IDLE_TIMEOUT_SECONDS (60 s) on both sides, which the
-  server's keep-alive (75 s, serving/config.py) outlasts, so the proxy never reuses a
-  connection that the server is closing;
-- it health-checks ``GET /ready``, and a target gets traffic only once the checks pass;
+- idle connections close after ALB_IDLE_TIMEOUT_SECONDS on both sides, which the server's
+  keep-alive (serving/config.py) outlasts, so the proxy never reuses a connection that the
+  server is closing;
+- it health-checks ``GET READY_PATH``, and a target gets traffic only once the checks pass;
 - it drains a deregistered target: no new requests, in-flight ones finish, then it goes;
 - unlike the ALB, it retries a request that a target refused or closed without an answer on
   another target (see ``haproxy_config``): locally a crashed container's port stays open a moment.
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.common.sizing import ALB_HEALTHY_THRESHOLD_COUNT, ALB_IDLE_TIMEOUT_SECONDS
+from infra.common.sizing import ALB_HEALTHY_THRESHOLD_COUNT, ALB_IDLE_TIMEOUT_SECONDS, READY_PATH
 from infra.local.process import LOOPBACK, ManagedProcess, free_port
 from infra.local.tls import LocalCertificate
 
@@ -45,7 +45,7 @@ class HealthCheck:
     """The ALB's path and healthy threshold; a shorter interval than its
     ALB_HEALTH_CHECK_INTERVAL_SECONDS, so that a local run is short."""
 
-    path: str = "/ready"
+    path: str = READY_PATH
     interval_ms: int = 500
     rise: int = ALB_HEALTHY_THRESHOLD_COUNT
     fall: int = 2

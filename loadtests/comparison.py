@@ -21,11 +21,11 @@ from loadtests import signing
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.capacity import CapacityReader, CapacitySampler
 from loadtests.costs import DEFAULT_PRICES, cost_rows, load_prices, sensitivity
+from loadtests.fairness import architecture, deployed_sizes, fairness
 from loadtests.locust_run import LoadSettings, run_locust
 from loadtests.protocols import PROTOCOL_NAMES, protocol
 from loadtests.report import terminal_summary, write_report
 from loadtests.signing import DEMO_AUTH, NO_AUTH, Auth
-from loadtests.sizing import architecture, deployed_sizes, fairness
 from loadtests.step import step_cost, summarize_step
 from loadtests.tls import client_context
 
