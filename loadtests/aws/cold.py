@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from infra.local.process import wait_for
 from loadtests.payloads import load_holdout
 from loadtests.protocols import REST
 from loadtests.tls import client_context
@@ -53,16 +54,6 @@ def predict_succeeds(endpoint_url: str, timeout: float = 10.0) -> Probe:
             return False
 
     return probe
-
-
-def wait_until(condition: Probe, timeout: float, interval: float, sleep: Sleep = time.sleep) -> float:
-    """Seconds until ``condition()`` held; TimeoutError after ``timeout``."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"not reached within {timeout:.0f}s")
-        sleep(interval)
-    return time.monotonic() - started
 
 
 def force_lambda_cold(lambda_client: Any, function_name: str, delay: int = 2) -> Forced:
@@ -101,7 +92,7 @@ def force_ecs_cold(
     finally:  # an error or Ctrl-C while at 0 tasks: put the service back as it was
         if not relaunched:
             ecs_client.update_service(cluster=cluster, service=service, desiredCount=current["desiredCount"])
-    first = wait_until(probe, timeout, interval=1.0)
+    first, _ = wait_for(lambda: probe() or None, "the first successful /predict", timeout, 1.0)
     return Forced(f"ECS service scaled 0 -> {tasks} tasks", first)
 
 
@@ -122,7 +113,8 @@ def force_ec2_cold(
         AutoScalingGroupName=group_name, MinSize=0, DesiredCapacity=0
     )
     try:
-        wait_until(lambda: asg_instance_count(autoscaling_client, group_name) == 0, timeout, 5.0, sleep)
+        emptied = lambda: asg_instance_count(autoscaling_client, group_name) == 0 or None  # noqa: E731
+        wait_for(emptied, f"{group_name} at 0 instances", timeout, 5.0, sleep=sleep)
         autoscaling_client.update_auto_scaling_group(
             AutoScalingGroupName=group_name, MinSize=minimum, DesiredCapacity=desired
         )
@@ -132,5 +124,5 @@ def force_ec2_cold(
             autoscaling_client.update_auto_scaling_group(
                 AutoScalingGroupName=group_name, MinSize=minimum, DesiredCapacity=group["DesiredCapacity"]
             )
-    first = wait_until(probe, timeout, 2.0, sleep)
+    first, _ = wait_for(lambda: probe() or None, "the first successful /predict", timeout, 2.0, sleep=sleep)
     return Forced(f"Auto Scaling group scaled 0 -> {desired} instances", first)
