@@ -690,6 +690,10 @@ def test_function_url_auth_none_is_opt_in_public_and_warned(
 
 
 # ---------------------------------------------------------------- HTTPS on the ALBs (both synths)
+# The two outputs only an ALB stack with a certificate has.
+OUTPUTS_WITH_HTTPS = (names.OUTPUT_DOMAIN_NAME, names.OUTPUT_LOAD_BALANCER_DNS_NAME)
+
+
 def _listeners(synth: Synthesis, way: names.Way) -> dict[int, dict[str, Any]]:
     listeners = _resources(synth, way, "AWS::ElasticLoadBalancingV2::Listener")
     return {listener["Port"]: listener for listener in listeners}
@@ -715,7 +719,7 @@ def test_without_a_certificate_the_alb_serves_plain_http_and_synth_warns(
     assert _alb_ingress_ports(synth, way) == {80: synth.context["allowedIngressCidr"]}
     url = _literal_text(synth.templates[way]["Outputs"][names.OUTPUT_ENDPOINT_URL]["Value"])
     assert url.startswith("http://")
-    assert not set(names.OUTPUTS_WITH_HTTPS) & set(synth.templates[way]["Outputs"])
+    assert not set(OUTPUTS_WITH_HTTPS) & set(synth.templates[way]["Outputs"])
     (text,) = (text for path, text in _warnings(synth) if path == f"{names.STACK_NAMES[way]}/Web/Alb")
     assert "plain HTTP" in text and "CERTIFICATE_ARN" in text
 
@@ -750,7 +754,7 @@ def test_with_a_certificate_the_alb_serves_https_only_and_http_redirects(
     assert outputs[names.OUTPUT_DOMAIN_NAME]["Value"] == alt.context["domainName"]
     alb = _logical_id(alt, way, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert outputs[names.OUTPUT_LOAD_BALANCER_DNS_NAME]["Value"] == {"Fn::GetAtt": [alb, "DNSName"]}
-    assert set(outputs) == {*names.OUTPUTS_BY_WAY[way], *names.OUTPUTS_WITH_HTTPS}
+    assert set(outputs) == {*names.OUTPUTS_BY_WAY[way], *OUTPUTS_WITH_HTTPS}
     assert not [path for path, _ in _warnings(alt) if path.endswith("/Web/Alb")]
 
 
