@@ -20,7 +20,7 @@ import pytest
 
 from infra.common.paths import REPO_ROOT
 from infra.common.sizing import APP_PORT
-from infra.local.commands import DEPLOYED_ADDRESS, RUNTIME_ENVIRONMENT, lambda_command, server_command
+from infra.local.commands import RUNTIME_ENVIRONMENT, lambda_command, server_command
 from infra.local.docker import (
     DOCKER,
     base_image,
@@ -149,7 +149,7 @@ def test_ecs_image_runs_what_the_local_runner_runs(ecs_image: str) -> None:
     env = dict(item.split("=", 1) for item in config["Env"])
 
     assert config["Entrypoint"] is None and config["Cmd"] == server_command("python")
-    assert env.items() >= {**RUNTIME_ENVIRONMENT, **DEPLOYED_ADDRESS}.items()
+    assert env.items() >= {**RUNTIME_ENVIRONMENT, "APP_HOST": "0.0.0.0", "APP_PORT": "8000"}.items()
     assert list(config["ExposedPorts"]) == [f"{APP_PORT}/tcp"]
 
 

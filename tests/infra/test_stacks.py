@@ -424,20 +424,42 @@ def test_ecs_task_runs_one_worker_per_vcpu_of_its_size(synth: Synthesis) -> None
     # The app cannot count a Fargate task's share of the host's CPUs, so the stack states it: the
     # same rule (serving.config.workers_for) as every local run and the server's own default.
     assert container["Environment"] == [
-        {"Name": "APP_WORKERS", "Value": str(workers_for(sizing.fargate_vcpus()))}
+        {"Name": "APP_WORKERS", "Value": str(workers_for(sizing.FARGATE_VCPUS))}
     ]
 
 
-def test_ecs_task_of_1536_units_runs_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 1.5 vCPUs: a floor division would give 1 worker, while the local emulation (--cpus 1.5) runs 2.
-    # Not a Fargate size, so this app leaves out cdk.json's flag that validates the size against AWS's.
-    monkeypatch.setattr(sizing, "FARGATE_CPU_UNITS", 1536)
+# The task sizes Fargate accepts, CPU units: memory MiB ("Troubleshoot Amazon ECS task definition
+# invalid CPU or memory errors", docs.aws.amazon.com/AmazonECS/latest/userguide/task-cpu-memory-error.html,
+# read 2026-12-04). The CDK does not check the pair; RegisterTaskDefinition refuses a wrong one.
+FARGATE_SIZES = {
+    256: {512, 1024, 2048},
+    512: set(range(1024, 4096 + 1, 1024)),
+    1024: set(range(2048, 8192 + 1, 1024)),
+    2048: set(range(4096, 16384 + 1, 1024)),
+    4096: set(range(8192, 30720 + 1, 1024)),
+    8192: set(range(16384, 61440 + 1, 4096)),
+    16384: set(range(32768, 122880 + 1, 8192)),
+}
+
+
+def test_ecs_task_size_is_one_fargate_accepts() -> None:
+    assert (sizing.FARGATE_CPU_UNITS, sizing.FARGATE_MEMORY_MIB) == (512, 1024)
+    assert sizing.FARGATE_MEMORY_MIB in FARGATE_SIZES[sizing.FARGATE_CPU_UNITS]
+    assert sizing.FARGATE_VCPUS == 0.5
+
+
+def test_ecs_task_of_2_vcpus_runs_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2,048 CPU units with 4 GiB, a real Fargate size: the stack states the workers from the size.
+    assert 4096 in FARGATE_SIZES[2048]
+    for name, value in {"FARGATE_CPU_UNITS": 2048, "FARGATE_MEMORY_MIB": 4096, "FARGATE_VCPUS": 2.0}.items():
+        monkeypatch.setattr(sizing, name, value)
     app = cdk.App()
     template = Template.from_stack(EcsStack(app, "Ecs", settings=read_settings(app)))
     template.has_resource_properties(
         "AWS::ECS::TaskDefinition",
         {
-            "Cpu": "1536",
+            "Cpu": "2048",
+            "Memory": "4096",
             "ContainerDefinitions": [
                 Match.object_like({"Environment": [{"Name": "APP_WORKERS", "Value": "2"}]})
             ],
@@ -668,6 +690,10 @@ def test_function_url_auth_none_is_opt_in_public_and_warned(
 
 
 # ---------------------------------------------------------------- HTTPS on the ALBs (both synths)
+# The two outputs only an ALB stack with a certificate has.
+OUTPUTS_WITH_HTTPS = (names.OUTPUT_DOMAIN_NAME, names.OUTPUT_LOAD_BALANCER_DNS_NAME)
+
+
 def _listeners(synth: Synthesis, way: names.Way) -> dict[int, dict[str, Any]]:
     listeners = _resources(synth, way, "AWS::ElasticLoadBalancingV2::Listener")
     return {listener["Port"]: listener for listener in listeners}
@@ -693,7 +719,7 @@ def test_without_a_certificate_the_alb_serves_plain_http_and_synth_warns(
     assert _alb_ingress_ports(synth, way) == {80: synth.context["allowedIngressCidr"]}
     url = _literal_text(synth.templates[way]["Outputs"][names.OUTPUT_ENDPOINT_URL]["Value"])
     assert url.startswith("http://")
-    assert not set(names.OUTPUTS_WITH_HTTPS) & set(synth.templates[way]["Outputs"])
+    assert not set(OUTPUTS_WITH_HTTPS) & set(synth.templates[way]["Outputs"])
     (text,) = (text for path, text in _warnings(synth) if path == f"{names.STACK_NAMES[way]}/Web/Alb")
     assert "plain HTTP" in text and "CERTIFICATE_ARN" in text
 
@@ -728,7 +754,7 @@ def test_with_a_certificate_the_alb_serves_https_only_and_http_redirects(
     assert outputs[names.OUTPUT_DOMAIN_NAME]["Value"] == alt.context["domainName"]
     alb = _logical_id(alt, way, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert outputs[names.OUTPUT_LOAD_BALANCER_DNS_NAME]["Value"] == {"Fn::GetAtt": [alb, "DNSName"]}
-    assert set(outputs) == {*names.OUTPUTS_BY_WAY[way], *names.OUTPUTS_WITH_HTTPS}
+    assert set(outputs) == {*names.OUTPUTS_BY_WAY[way], *OUTPUTS_WITH_HTTPS}
     assert not [path for path, _ in _warnings(alt) if path.endswith("/Web/Alb")]
 
 

@@ -39,9 +39,9 @@ from loadtests.aws.billing import (
 )
 from loadtests.aws.cold import COLD_TOKEN_VARIABLE, force_ec2_cold, force_ecs_cold, force_lambda_cold
 from loadtests.aws.discovery import STABLE_STATUSES, Deployment, StackNotReady, discover
+from loadtests.comparison import run_scenario
 from loadtests.costs import BILLED, cost_rows, lambda_cost_per_million, load_prices
 from loadtests.locust_run import LoadSettings
-from loadtests.run import run_scenario
 from loadtests.signing import NO_AUTH
 from tests.loadtests.conftest import AWS_TEST_REGION
 from tests.loadtests.test_function_url import serve_function_url

@@ -19,6 +19,7 @@ from infra.local.function_url.pool import EnvironmentPool
 from infra.local.rie import rie_path
 from loadtests.analysis import load_samples
 from loadtests.aws.billing import parse_report
+from loadtests.comparison import report_data
 from loadtests.costs import (
     ASSUMPTIONS,
     BILLED_LOCAL,
@@ -36,7 +37,6 @@ from loadtests.costs import (
 from loadtests.log_volume import measure_files
 from loadtests.report import markdown, terminal_summary
 from loadtests.rie_billing import billed_locally
-from loadtests.run import report_data
 from tests.loadtests.test_report import RECORDED, matrix_rows, recorded_targets
 
 RIE_LOG = RECORDED / "rie-environment.log"  # one environment, three invokes, as the RIE wrote them

@@ -17,10 +17,10 @@ import pytest
 from infra.local.commands import server_environment
 from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
 from loadtests.analysis import load_samples
+from loadtests.comparison import run_scenario
 from loadtests.locust_run import LoadSettings
 from loadtests.payloads import PayloadSampler, load_holdout
 from loadtests.protocols import OIP_OUTPUTS, PROTOCOL_NAMES, OpenInference, Rest, protocol
-from loadtests.run import run_scenario
 from loadtests.signing import NO_AUTH
 from model.artifacts import metadata_path
 from tests.loadtests.test_function_url import serve_function_url

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS
-from infra.local.alb import BalancedTarget
+from infra.local.balanced_target import BalancedTarget
 from infra.local.commands import VENV_PYTHON, server_command, server_environment
 from infra.local.ec2 import ec2_target
 from infra.local.process import LOOPBACK, ManagedProcess, free_port

@@ -17,12 +17,11 @@ from infra.common.names import WAYS
 from infra.common.paths import REPO_ROOT
 from infra.common.sizing import ALB_HEALTH_CHECK_INTERVAL_SECONDS, ALB_HEALTHY_THRESHOLD_COUNT
 from loadtests.analysis import summarize_cold, summarize_steady
+from loadtests.comparison import report_data
 from loadtests.costs import CLIENT_MEASURED, DEFAULT_PRICES, hourly_cost, idle_monthly_cost, load_prices
+from loadtests.fairness import architecture, fargate_workers, host_architecture
 from loadtests.locust_run import LoadSettings
 from loadtests.report import CHARTS, cold_start_cell, markdown, terminal_summary, write_report
-from loadtests.run import report_data
-from loadtests.sizing import architecture, fargate_workers, host_architecture
-from serving.config import workers_for
 
 RECORDED = Path(__file__).parent / "recorded"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -253,17 +252,21 @@ def test_a_recorded_oip_run_is_summarized_and_reported_as_one() -> None:
 def test_fargate_workers_follow_the_task_s_cpu_units_as_the_stack_s_do(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """1,536 CPU units: 1.5 vCPUs, 2 workers (serving.config.workers_for), and priced at 1.5 vCPUs."""
+    """2,048 CPU units with 4 GiB (a real Fargate size, tests/infra/test_stacks.py FARGATE_SIZES):
+    2 vCPUs, 2 workers, and priced at 2 vCPUs and 4 GB."""
     prices = load_prices()
-    half_vcpu = hourly_cost("ecs", "x86_64", prices)
-    monkeypatch.setattr(sizing, "FARGATE_CPU_UNITS", 1536)
-    assert fargate_workers() == workers_for(1.5) == 2
+    half_vcpu_1_gb = hourly_cost("ecs", "x86_64", prices)
+    for name, value in {"FARGATE_CPU_UNITS": 2048, "FARGATE_MEMORY_MIB": 4096, "FARGATE_VCPUS": 2.0}.items():
+        monkeypatch.setattr(sizing, name, value)
+    assert fargate_workers() == 2
     targets, settings = recorded_targets()
     compute = report_data("aws", "AWS", "Deployed.", settings, targets, DEFAULT_PRICES)["targets"]["ecs"]
-    assert compute["fairness"]["compute"]["vcpus"] == 1.5
-    assert "1 task x 1.5 vCPU, 2 uvicorn worker(s)" in compute["fairness"]["compute"]["basis"]
-    extra_vcpu = prices["fargate"]["per_vcpu_hour"]["x86_64"] * sizing.FARGATE_MIN_TASKS
-    assert hourly_cost("ecs", "x86_64", prices) == pytest.approx(half_vcpu + extra_vcpu)
+    assert compute["fairness"]["compute"]["vcpus"] == 2.0
+    assert "1 task x 2 vCPU, 2 uvicorn worker(s)" in compute["fairness"]["compute"]["basis"]
+    fargate = prices["fargate"]
+    extra_per_task = 1.5 * fargate["per_vcpu_hour"]["x86_64"] + 3 * fargate["per_gb_hour"]["x86_64"]
+    extra = extra_per_task * sizing.FARGATE_MIN_TASKS
+    assert hourly_cost("ecs", "x86_64", prices) == pytest.approx(half_vcpu_1_gb + extra)
 
 
 def test_the_report_records_every_size_the_stacks_deploy_from_their_one_home(

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from loadtests.capacity import CAPACITY_FILE, CapacityReader, CapacitySampler, load_capacity
+from loadtests.comparison import report_data
 from loadtests.costs import DEFAULT_PRICES, hourly_cost, lambda_cost_per_million, load_prices
 from loadtests.demo import parse_args as demo_args
 from loadtests.locust_run import PHASES_FILE, LoadSettings, locust_command
 from loadtests.report import STEP_CHART, markdown, write_report
-from loadtests.run import report_data
 from loadtests.shapes import StepPlan, StepShape
 from loadtests.step import step_cost, summarize_step, unit_seconds
 from tests.loadtests.test_report import PNG_MAGIC, recorded_targets
