@@ -13,6 +13,17 @@ from model.artifacts import ARTIFACTS_DIR, holdout_path, metadata_path, model_pa
 if not model_path().exists():
     pytest.exit("model/artifacts is missing: run `make model` (make test does it for you)", returncode=2)
 
+# A test that uses one of these fixtures needs what it starts; its marker keeps it out of `make test-fast`.
+MARKER_OF_FIXTURE = {"docker_engine": "docker", "systemd_image": "systemd", "sam_env": "sam"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in fixtures:
+                item.add_marker(marker)
+
 
 @pytest.fixture(scope="session")
 def metadata() -> dict[str, Any]:

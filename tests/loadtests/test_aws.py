@@ -449,6 +449,7 @@ def test_compare_without_a_region_says_so_in_one_line(
     assert str(stopped.value.code).startswith("No AWS region: set AWS_REGION")
 
 
+@pytest.mark.load
 def test_every_scenario_waits_for_ready_before_locust_starts(
     stand_in: tuple[str, list[str]], tmp_path: Path
 ) -> None:
@@ -655,6 +656,7 @@ def test_every_page_of_report_lines_is_read() -> None:
 
 
 # ---------------------------------------------------------------- the whole `make loadtest` path
+@pytest.mark.load
 def test_the_aws_run_discovers_forces_measures_and_reports(aws: None, tmp_path: Path) -> None:
     """`python -m loadtests.aws` end to end, with moto standing in for AWS and the app on 127.0.0.1
     standing in for the load balancer: discovery, the ASG 0 -> 1 cold start, the three Locust
@@ -721,6 +723,7 @@ def function_with_reserved_concurrency(name: str, reserved: int) -> None:
     client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
 
 
+@pytest.mark.load
 def test_the_aws_run_signs_lambda_requests_with_the_caller_s_credentials_and_prices_arm64(
     aws: None, tmp_path: Path
 ) -> None:

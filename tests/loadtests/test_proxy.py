@@ -111,6 +111,7 @@ def _https_status(url: str) -> int:
         return int(response.status)
 
 
+@pytest.mark.load
 def test_with_a_certificate_the_proxy_terminates_tls_and_clients_trust_that_certificate_only(
     haproxy: str, server: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
