@@ -185,5 +185,6 @@ def test_a_target_whose_ready_answers_slower_than_the_check_interval_stays_in_se
         with LoadBalancer(tmp_path / "haproxy.log") as balancer:
             balancer.register("slow", slow.server_address[1])
             balancer.wait_until_up("slow", timeout=30)
+            assert balancer.servers()["slow"]["chkfail"] == "0"  # no slow answer counted as a failure
     finally:
         slow.shutdown()
