@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 
 from infra.common.names import STACK_NAMES
 from infra.common.paths import REPO_ROOT
-from infra.common.sizing import Architecture
+from infra.common.sizing import APP_PORT, Architecture
 from infra.ec2.bundle import UNIT_FILE, write_bundle
 from infra.local.docker import DOCKER, base_image
 from model.artifacts import holdout_path
@@ -37,7 +37,6 @@ from tests.infra.conftest import IN_CI, Container, StartContainer, docker, wait_
 USER_DATA = REPO_ROOT / "infra" / "ec2" / "user_data.sh"
 SYSTEMD_DOCKERFILE = Path(__file__).with_name("systemd.Dockerfile")
 SYSTEMD_IMAGE = "one-model/systemd-test:latest"
-APP_PORT = 8000
 UNIT = "/etc/systemd/system/one-model.service"
 # systemd as PID 1 without --privileged (see the team guide).
 SYSTEMD_RUN_FLAGS = (
