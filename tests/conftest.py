@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -12,6 +13,17 @@ from model.artifacts import ARTIFACTS_DIR, holdout_path, metadata_path, model_pa
 
 if not model_path().exists():
     pytest.exit("model/artifacts is missing: run `make model` (make test does it for you)", returncode=2)
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def missing(what: str) -> NoReturn:
+    """Skip a test whose tool or engine is missing on this machine; under CI=true fail it instead:
+    .ci/run installs every one, so a missing one there is a broken CI, not a reason to skip."""
+    if IN_CI:
+        pytest.fail(f"{what}: in CI it must be there (.ci/run installs or starts it)")
+    pytest.skip(what)
+
 
 # A test that uses one of these fixtures needs what it starts; its marker keeps it out of `make test-fast`.
 MARKER_OF_FIXTURE = {"docker_engine": "docker", "systemd_image": "systemd", "sam_env": "sam"}

@@ -31,8 +31,9 @@ from infra.ec2.bundle import UNIT_FILE, write_bundle
 from infra.local.docker import DOCKER, base_image
 from model.artifacts import holdout_path
 from serving.config import Settings, workers_for
+from tests.conftest import missing
 from tests.infra import aws_stand_in
-from tests.infra.conftest import IN_CI, Container, StartContainer, docker, wait_until_ok
+from tests.infra.conftest import Container, StartContainer, docker, wait_until_ok
 
 USER_DATA = REPO_ROOT / "infra" / "ec2" / "user_data.sh"
 SYSTEMD_DOCKERFILE = Path(__file__).with_name("systemd.Dockerfile")
@@ -417,9 +418,7 @@ def test_user_data_can_run_again(installed: Container) -> None:
 @pytest.mark.parametrize("script", SHELL_SCRIPTS)
 def test_shell_scripts_pass_shellcheck(script: str) -> None:
     if shutil.which("shellcheck") is None:
-        if IN_CI:
-            pytest.fail("shellcheck is missing: .ci/run installs it")
-        pytest.skip("shellcheck is not installed")
+        missing("shellcheck is not installed")
 
     result = subprocess.run(
         ["shellcheck", "--external-sources", script], cwd=REPO_ROOT, capture_output=True, text=True
