@@ -1,4 +1,5 @@
-"""Shared fixtures: the trained artifacts every test relies on."""
+"""Shared by every test: the trained artifacts, the markers a test takes from its fixtures (what
+`make test-fast` leaves out), and the rule for a missing tool: skip here, fail in CI."""
 
 from __future__ import annotations
 
