@@ -32,7 +32,8 @@ ROW = b"[14.2,1.7,2.4,15.6,127,2.8,3.06,0.28,2.29,5.64,1.04,3.92,1065]"
 
 
 # ---------------------------------------------------------------- the orderings, no server needed
-# Their one home; test_stacks and test_proxy check that each platform uses the constant compared here.
+# Their one home; test_stacks, test_proxy and test_user_data check that each platform uses the value
+# compared here.
 def _unit_timeout_stop_seconds() -> int:
     match = re.search(r"^TimeoutStopSec=(\d+)s?$", UNIT_FILE.read_text(), re.MULTILINE)
     assert match, f"no TimeoutStopSec in {UNIT_FILE}"
