@@ -28,7 +28,6 @@ from infra.ec2 import ami
 from infra.ec2.bundle import WHEELS_DIR
 from infra.ec2.stack import DEBIAN_AMI_PARAMETER, DEBIAN_ARCH, USER_DATA_SCRIPT, Ec2Stack, user_data_exports
 from infra.ecs.stack import EcsStack
-from serving.config import Settings as ServerSettings
 from serving.config import workers_for
 
 if TYPE_CHECKING:
@@ -166,17 +165,10 @@ def test_alb_admits_only_the_allowed_cidr_on_port_80(synth: Synthesis, way: name
 
 
 @pytest.mark.parametrize("way", ["ec2", "ecs"])
-def test_alb_idle_timeout_is_explicit_and_shorter_than_the_server_keep_alive(
-    synth: Synthesis, way: names.Way
-) -> None:
+def test_alb_idle_timeout_is_explicit(synth: Synthesis, way: names.Way) -> None:
     (alb,) = _resources(synth, way, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     attributes = {item["Key"]: item["Value"] for item in alb["LoadBalancerAttributes"]}
     assert attributes["idle_timeout.timeout_seconds"] == str(sizing.ALB_IDLE_TIMEOUT_SECONDS)
-
-
-def test_server_keep_alive_outlasts_the_alb_idle_timeout() -> None:
-    # Reordered, the ALB would reuse a connection the server is closing: a 502 for the client.
-    assert ServerSettings().keep_alive_seconds > sizing.ALB_IDLE_TIMEOUT_SECONDS
 
 
 @pytest.mark.parametrize("way", ["ec2", "ecs"])
@@ -467,11 +459,9 @@ def test_ecs_task_of_2_vcpus_runs_two_workers(monkeypatch: pytest.MonkeyPatch) -
     )
 
 
-def test_ecs_stop_timeout_is_explicit_and_outlasts_the_graceful_shutdown(synth: Synthesis) -> None:
+def test_ecs_stop_timeout_is_explicit(synth: Synthesis) -> None:
     (container,) = _only(synth, "ecs", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
     assert container["StopTimeout"] == sizing.ECS_STOP_TIMEOUT_SECONDS
-    # SIGTERM, then SIGKILL after StopTimeout: in-flight requests must finish before the kill.
-    assert ServerSettings().graceful_shutdown_seconds < sizing.ECS_STOP_TIMEOUT_SECONDS
 
 
 def test_ecs_service_rolls_back_failed_deployments(synth: Synthesis) -> None:

@@ -301,6 +301,7 @@ def test_with_auth_none_anyone_gets_through(holdout: dict) -> None:
     assert "authorizer" not in function.events[0]["requestContext"]
 
 
+@pytest.mark.load
 def test_the_demo_s_locust_run_signs_with_the_demo_identity_and_gets_through(
     iam_url: tuple[str, InProcessFunction], tmp_path: Path
 ) -> None:

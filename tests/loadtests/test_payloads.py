@@ -123,6 +123,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://{LOOPBACK}:{port}"
 
 
+@pytest.mark.load
 def test_a_locust_run_with_protocol_oip_posts_tensors_to_infer_and_every_answer_checks_out(
     app_url: str, tmp_path: Path
 ) -> None:
@@ -133,6 +134,7 @@ def test_a_locust_run_with_protocol_oip_posts_tensors_to_infer_and_every_answer_
     assert steady["requests"] > 0 and steady["errors"] == 0
 
 
+@pytest.mark.load
 def test_the_lambda_way_takes_signed_oip_requests_through_its_function_url(tmp_path: Path) -> None:
     """`make demo PROTOCOL=oip`'s Lambda path: signed by the demo's identity, through Mangum."""
     with serve_function_url("AWS_IAM") as (url, function):
