@@ -28,7 +28,6 @@ from infra.ec2 import ami
 from infra.ec2.bundle import WHEELS_DIR
 from infra.ec2.stack import DEBIAN_AMI_PARAMETER, DEBIAN_ARCH, USER_DATA_SCRIPT, Ec2Stack, user_data_exports
 from infra.ecs.stack import EcsStack
-from serving.config import workers_for
 
 if TYPE_CHECKING:
     from tests.infra.cdk_fixtures import Synthesis
@@ -415,9 +414,7 @@ def test_ecs_task_runs_one_worker_per_vcpu_of_its_size(synth: Synthesis) -> None
     (container,) = _only(synth, "ecs", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
     # The app cannot count a Fargate task's share of the host's CPUs, so the stack states it: the
     # same rule (serving.config.workers_for) as every local run and the server's own default.
-    assert container["Environment"] == [
-        {"Name": "APP_WORKERS", "Value": str(workers_for(sizing.FARGATE_VCPUS))}
-    ]
+    assert container["Environment"] == [{"Name": "APP_WORKERS", "Value": "1"}]  # 0.5 vCPU: one worker
 
 
 # The task sizes Fargate accepts, CPU units: memory MiB ("Troubleshoot Amazon ECS task definition
