@@ -22,7 +22,7 @@ help: ## Show this help
 $(VENV)/.installed: requirements/dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/dev.txt
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements/dev.txt
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $@
 
@@ -89,6 +89,14 @@ checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) ## Install checkov into .
 test: $(MODEL) sam-cli checkov ## Lint, then run the whole test suite
 	$(MAKE) lint
 	$(BIN)/pytest
+
+# The markers (pyproject.toml) of what the quick lane leaves to `make test`: tests/conftest.py adds
+# docker, systemd and sam from the fixtures a test uses; load is marked where Locust or the bench runs.
+FAST_LANE := not (docker or systemd or sam or load)
+
+.PHONY: test-fast
+test-fast: $(MODEL) checkov ## Every test that needs no Docker, systemd, SAM or load (no lint; make test runs all)
+	$(BIN)/pytest -m "$(FAST_LANE)"
 
 # ---- load tests and the comparison
 # Locust (headless, real) against three targets, then reports/<run-id>/report.md + report.json + charts.

@@ -117,9 +117,10 @@ def invalid_input(rounds: int, min_seconds: float) -> dict[str, Any]:
     """Seconds per request of the largest valid /predict body (the one the body limit is sized
     from), the same batch as arrays, and each of the worst invalid bodies (each must get a 4xx)."""
     from serving import lambda_handler
-    from serving.app import model, settings
+    from serving.app import app
     from serving.schemas import body_limit
 
+    model, settings = app.state.model, app.state.settings
     names, batch_limit = model.feature_names, settings.max_batch_size
     limit = settings.max_body_bytes or body_limit(names, batch_limit)
     valid = {

@@ -57,8 +57,7 @@ FULL = Parameters(
         rounds=3,
         warmup_s=0.5,
         duration_s=2.5,
-        # About a quarter of what the slowest peer (MLServer's scikit-learn runtime) serves at
-        # batch 1 on a quiet 2-core machine (~37/s): every server keeps up, none is queued.
+        # Well below what the slowest peer serves at batch 1 (bench/README.md), so none is queued.
         offered_per_s=10.0,
         latency_s=12.0,
         cold_rounds=5,

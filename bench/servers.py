@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.workloads import child_env
 from infra.common.paths import REPO_ROOT
-from infra.local.process import LOOPBACK, ManagedProcess, free_port
+from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for
 
 LOGS_DIR = REPO_ROOT / ".cache" / "bench-logs"  # kept after the run, for a server that failed
 # What a server may answer while it is still loading its model; any other status but 200 is a fault.
@@ -81,9 +81,7 @@ def uvicorn_launch(app: str, env: dict[str, str]) -> Callable[[int], Launch]:
 
 
 def _first_success(probe: Request, port: int, process: ManagedProcess, started: float) -> None:
-    while time.monotonic() < started + STARTUP_TIMEOUT_S:
-        if not process.running():
-            raise RuntimeError(f"{process.argv} exited before answering; see {process.log_path}")
+    def answered() -> bool | None:
         with contextlib.suppress(OSError, http.client.HTTPException):
             connection = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
             try:
@@ -91,13 +89,15 @@ def _first_success(probe: Request, port: int, process: ManagedProcess, started: 
                 response = connection.getresponse()
                 response.read()
                 if response.status == 200:
-                    return
+                    return True
                 if response.status not in NOT_YET:
                     raise RuntimeError(f"{process.argv}: {response.status} to {probe.path}")
             finally:
                 connection.close()
-        time.sleep(0.01)
-    raise TimeoutError(f"{process.argv}: no 200 within {STARTUP_TIMEOUT_S:.0f} s; see {process.log_path}")
+        return None
+
+    what = f"{process.argv}: no 200 (see {process.log_path})"
+    wait_for(answered, what, STARTUP_TIMEOUT_S, interval=0.01, started=started, alive=process)
 
 
 def _process_tree(root: int) -> list[int]:

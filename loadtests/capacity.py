@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.local.alb import BalancedTarget
+from infra.local.balanced_target import BalancedTarget
 from infra.local.function_url.target import FunctionUrlTarget
 from infra.local.targets import LocalTarget
 

@@ -48,7 +48,7 @@ def hourly_cost(way: str, arch: Architecture, prices: dict[str, Any], count: int
         return ipv4
     if way == "ecs":
         fargate = prices["fargate"]
-        task = sizing.fargate_vcpus() * fargate["per_vcpu_hour"][arch]
+        task = sizing.FARGATE_VCPUS * fargate["per_vcpu_hour"][arch]
         task += sizing.FARGATE_MEMORY_MIB / 1024 * fargate["per_gb_hour"][arch]
         return task * count + alb + ipv4
     if way == "ec2":

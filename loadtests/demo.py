@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.common.names import WAYS
-from infra.local.alb import BalancedTarget
+from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS, READY_PATH
+from infra.local.balanced_target import BalancedTarget
 from infra.local.containers import remove_run_containers
 from infra.local.docker import docker_available
 from infra.local.function_url.target import FunctionUrlTarget
@@ -42,13 +43,7 @@ from infra.local.tls import LocalCertificate, generate_certificate
 from infra.local.ways import function_url_target, server_target
 from loadtests import signing
 from loadtests.capacity import local_capacity
-from loadtests.faults.runner import run_faults
-from loadtests.faults.scenarios import FaultSettings
-from loadtests.locust_run import SCENARIOS, LoadSettings
-from loadtests.log_volume import measure_files
-from loadtests.protocols import REST
-from loadtests.rie_billing import billed_locally
-from loadtests.run import (
+from loadtests.comparison import (
     add_load_options,
     exit_on_sigterm,
     load_settings,
@@ -59,7 +54,13 @@ from loadtests.run import (
     run_scenario,
     say,
 )
-from loadtests.sizing import host_architecture
+from loadtests.fairness import host_architecture
+from loadtests.faults.runner import run_faults
+from loadtests.faults.scenarios import FaultSettings
+from loadtests.locust_run import SCENARIOS, LoadSettings
+from loadtests.log_volume import measure_files
+from loadtests.protocols import REST
+from loadtests.rie_billing import billed_locally
 from loadtests.step import step_line
 from loadtests.tls import CA_BUNDLE_VARIABLE
 from model.artifacts import holdout_path
@@ -213,8 +214,9 @@ def main(argv: list[str] | None = None) -> Path:
             if use_docker
             else "host processes, no Docker engine."
         )
-        + " HAProxy on 127.0.0.1 stands in for the ALB in front of ec2 and ecs (health checks on /ready,"
-        " connection reuse, 60 s idle timeout); Lambda answers through a local Function URL."
+        + " HAProxy on 127.0.0.1 stands in for the ALB in front of ec2 and ecs (health checks on"
+        f" {READY_PATH}, connection reuse, {ALB_IDLE_TIMEOUT_SECONDS} s idle timeout); Lambda answers"
+        " through a local Function URL."
         " Not AWS numbers: no network hops, no real Lambda placement."
     )
     data = report_data(run_id, "local emulation", note, settings, targets, args.prices)

@@ -17,8 +17,8 @@ from typing import Any
 
 from infra.common.paths import REPO_ROOT
 from loadtests import demo
+from loadtests.comparison import say
 from loadtests.report import CHARTS, STEP_CHART, markdown
-from loadtests.run import say
 
 REFERENCE_DIR = REPO_ROOT / "docs" / "reference-run"
 

@@ -38,7 +38,8 @@ CHARTS = ("latency_percentiles.png", "cold_vs_warm.png", "timeseries.png")
 def max_runtime(way: str, sizing: dict[str, Any]) -> str:
     if way == "lambda":
         return f"{sizing['lambda_timeout_seconds']} s configured; 900 s (15 min) hard limit per invocation"
-    return "no limit on the process; per request the ALB idle timeout, 60 s default (up to 4,000 s)"
+    idle = sizing["alb_idle_timeout_seconds"]
+    return f"no limit on the process; per request the ALB idle timeout, {idle} s default (up to 4,000 s)"
 
 
 # ---------------------------------------------------------------- numbers for one cell

@@ -18,6 +18,9 @@ from model.artifacts import metadata_path, model_path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_SELF_CGROUP = Path("/proc/self/cgroup")
+# prometheus-client's switch to its multiprocess mode: serving.server sets it for 2+ workers, before
+# they import prometheus-client; serving.metrics then sums their files at /metrics.
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def workers_for(cpus: float) -> int:
@@ -101,7 +104,7 @@ class Settings(BaseSettings):
     )
     # One request runs at a time per process, and parallelism comes from processes (uvicorn
     # workers, Fargate tasks, Lambda environments). One intra-op thread per process avoids
-    # oversubscribing the vCPUs and keeps a 15 µs model from paying thread hand-off costs.
+    # oversubscribing the vCPUs, and a model this small would pay more in thread hand-offs than it gains.
     intra_op_threads: int = Field(1, ge=0, description="onnxruntime intra-op threads (0 = one per core).")
     inter_op_threads: int = Field(1, ge=0, description="onnxruntime inter-op threads.")
 
@@ -113,12 +116,21 @@ class Settings(BaseSettings):
         ge=1,
         description="uvicorn worker processes. Unset: one per CPU this process may use (workers_for).",
     )
-    # Must outlast the load balancer's idle timeout (infra/common/sizing.py ALB_IDLE_TIMEOUT_SECONDS,
-    # 60 s): the balancer, not the server, then closes an idle connection, so it never reuses one
+    # Must outlast the load balancer's idle timeout (infra/common/sizing.py ALB_IDLE_TIMEOUT_SECONDS):
+    # the balancer, not the server, then closes an idle connection, so it never reuses one
     # that the server is closing at that instant (a 502). tests/serving/test_server.py keeps the order.
     keep_alive_seconds: int = Field(75, ge=1, description="Idle keep-alive connections close after this.")
     graceful_shutdown_seconds: int = Field(
         10, ge=1, description="On SIGTERM, in-flight requests get this long before the process exits."
+    )
+    # On AWS both balanced ways deregister a target before they send SIGTERM (ECS and the ASG wait out
+    # the deregistration delay first), so no drain is needed there; it is for a balancer that learns
+    # only from health checks. Drain and graceful shutdown together must end before the platform kills.
+    drain_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="On SIGTERM, /ready answers 503 for this long while requests are still served, "
+        "then the graceful shutdown starts (0: at once).",
     )
     header_timeout_seconds: float = Field(
         10.0, gt=0, description="A request whose headers are not complete by then is cut off."

@@ -1,4 +1,5 @@
-"""What the routes receive besides their parameters: the model, and the JSON body check."""
+"""What the routes receive besides their parameters: the app's model and settings (put on
+``app.state`` by ``serving.app.create_app``), and the JSON body check."""
 
 from __future__ import annotations
 
@@ -7,15 +8,24 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 
-from serving.model import Model, get_model
+from serving.config import Settings
+from serving.model import Model
+
+# async def, here and below: FastAPI would run a plain def dependency in its thread pool, on every request.
 
 
-async def model() -> Model:
-    # async def: FastAPI would run a plain def dependency in its thread pool, on every request.
-    return get_model()
+async def app_model(request: Request) -> Model:
+    model: Model = request.app.state.model
+    return model
 
 
-ModelDep = Annotated[Model, Depends(model)]
+async def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+ModelDep = Annotated[Model, Depends(app_model)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 async def require_json(request: Request) -> None:

@@ -1,8 +1,8 @@
 """AWS Lambda entry point: the same app, adapted by Mangum, and its SnapStart hooks.
 
 lifespan="off": Mangum would otherwise run the ASGI lifespan on every event. Nothing needs
-it, because the model is loaded when ``serving.app`` is imported, once per execution
-environment, during Lambda's init phase.
+it, because the model is loaded when ``serving.app`` is imported (``create_app``), once per
+execution environment, during Lambda's init phase.
 
 SnapStart (``lambdaColdStart=snapstart``): awslambdaric runs the hooks registered here with
 ``snapshot_restore_py`` when ``AWS_LAMBDA_INITIALIZATION_TYPE`` is ``snap-start``: the before-snapshot
@@ -22,10 +22,12 @@ from mangum import Mangum
 from snapshot_restore_py import register_after_restore, register_before_snapshot
 
 from serving import environment
-from serving.app import app, model
+from serving.app import app
 from serving.logs import log
+from serving.model import Model
 
 handler = Mangum(app, lifespan="off")
+model: Model = app.state.model
 
 
 @register_before_snapshot

@@ -1,13 +1,14 @@
 """The log format: one JSON object per line, through a stdlib ``logging.Formatter``.
 
 Each request's line is ``log.info("request", extra={"fields": {...}})``; the formatter puts
-those fields beside the level, logger and message.
+those fields after the level, logger, message and time (ISO 8601, UTC).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -17,7 +18,12 @@ log = logging.getLogger("serving")
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {"level": record.levelname, "logger": record.name, "msg": record.getMessage()}
+        entry: dict[str, Any] = {
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+        }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -1,8 +1,7 @@
-"""The ONNX session and model card, created once per process.
-
-``get_model()`` loads and warms the model on its first call, which ``serving.app`` makes at
-import: not in a FastAPI lifespan hook, because Mangum would run the lifespan on every Lambda
-event unless it is off, and the first request should not pay for loading the model.
+"""The ONNX session and model card, loaded once per app (``load_model``, which
+``serving.app.create_app`` calls): ``serving.app:app`` is made at import, so the model is loaded
+and warmed before a process serves, and in Lambda's init phase. Not in a FastAPI lifespan hook:
+Mangum runs it per event unless it is off, and the first request should not pay for the load.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -75,12 +73,7 @@ def _session_options(settings: Settings) -> ort.SessionOptions:
 
 
 def load_model(settings: Settings | None = None) -> Model:
+    """The model ``settings`` name (the process's settings by default), loaded and warmed up."""
     model = Model(settings or get_settings())
     model.warm_up()
     return model
-
-
-@lru_cache(maxsize=1)
-def get_model() -> Model:
-    """The process's one model (a FastAPI dependency: ``serving.dependencies.ModelDep``)."""
-    return load_model(get_settings())

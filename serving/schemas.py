@@ -1,8 +1,9 @@
 """The /predict request and response, as pydantic models FastAPI validates and serializes.
 
-The request's shape follows the loaded model (its feature names) and the settings (the batch
-limit), both fixed for the life of the process. Every check is a pydantic rule, so FastAPI
-reports each failure as one 422 that names the field.
+The request's shape follows a model (its feature names) and the settings (the batch limit), so
+its class is made per app (``predict_request_model``, called by ``serving.app.create_app``):
+importing this module needs no model. Every check is a pydantic rule, so FastAPI reports each
+failure as one 422 that names the field.
 
 Invalid input costs no more than the largest valid request: the body limit is sized from that
 request (``body_limit``); a body with more values or rows than a full batch holds is refused
@@ -13,7 +14,8 @@ stops at the first bad row (``fail_fast``), and error replies name a few problem
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Final
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import (
@@ -23,17 +25,11 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
-
-from serving.config import get_settings
-from serving.model import get_model
-
-FEATURE_NAMES: Final = get_model().feature_names
-MAX_BATCH_SIZE: Final = get_settings().max_batch_size
-MAX_VALUES: Final = MAX_BATCH_SIZE * len(FEATURE_NAMES)
 
 # The longest JSON text a valid number needs: repr() of a double, which JSON encoders write, is
 # at most 24 characters (sign, 17 significant digits, the point, "e-308"), as this one is.
@@ -57,33 +53,6 @@ def _instance_kind(value: Any) -> str | None:
     return "object" if isinstance(value, dict) else None
 
 
-def _feature_row(instance: list[float] | dict[str, float]) -> list[float]:
-    """An instance as its values in feature order, within float32's range."""
-    if isinstance(instance, dict):
-        row = _by_feature_name(instance)
-    elif len(instance) != len(FEATURE_NAMES):
-        raise _value_error(f"expected {len(FEATURE_NAMES)} values, got {len(instance)}")
-    else:
-        row = instance
-    if max(map(abs, row)) >= _FLOAT32_OVERFLOW:
-        raise _value_error("value out of float32 range")
-    return row
-
-
-def _by_feature_name(instance: dict[str, float]) -> list[float]:
-    if len(instance) == len(FEATURE_NAMES):
-        try:
-            return [instance[name] for name in FEATURE_NAMES]
-        except KeyError:
-            pass  # same count but different names: report below
-    missing = [name for name in FEATURE_NAMES if name not in instance]
-    unknown = [name for name in instance if name not in FEATURE_NAMES]
-    problems = ([f"missing features {_some(missing)}"] if missing else []) + (
-        [f"unknown features {_some(unknown)}"] if unknown else []
-    )
-    raise _value_error("; ".join(problems))
-
-
 def _some(names: list[str]) -> str:
     """The first few names, each cut short, and how many more: a reply never echoes a body."""
     shown = [
@@ -98,28 +67,12 @@ def _value_error(message: str) -> PydanticCustomError:
     return PydanticCustomError("value_error", message)
 
 
-# A tagged union, so an error names the one shape the instance has, not both alternatives.
-Instance = Annotated[
-    Annotated[list[Number], Field(fail_fast=True), Tag("array")]
-    | Annotated[dict[str, Number], Field(max_length=len(FEATURE_NAMES), fail_fast=True), Tag("object")],
-    Discriminator(
-        _instance_kind,
-        custom_error_type="instance_type",
-        custom_error_message="Each instance must be an array of numbers or an object of feature: number",
-    ),
-    AfterValidator(_feature_row),
-]
-
-
 class PredictRequest(BaseModel):
+    """What every app's /predict request is; ``predict_request_model`` adds its ``instances``."""
+
     model_config = ConfigDict(extra="forbid")
 
-    instances: list[Instance] = Field(
-        min_length=1,
-        fail_fast=True,
-        description=f"Rows to score: each an array of the {len(FEATURE_NAMES)} features in `/metadata` "
-        "order, or an object keyed by feature name.",
-    )
+    instances: list[list[float]]
 
     @model_validator(mode="before")
     @classmethod
@@ -130,26 +83,81 @@ class PredictRequest(BaseModel):
             raise PydanticCustomError("model_type", "Input should be an object")
         return body
 
-    @field_validator("instances", mode="before")
-    @classmethod
-    def _at_most_a_full_batch(cls, instances: Any) -> Any:
+    def rows(self) -> np.ndarray:
+        """The instances as the model's input: a float32 matrix, one row per instance."""
+        return np.asarray(self.instances, dtype=np.float32)
+
+
+def predict_request_model(feature_names: Sequence[str], max_batch_size: int) -> type[PredictRequest]:
+    """The /predict request for a model with these features, at most ``max_batch_size`` rows."""
+    features = list(feature_names)
+    max_values = max_batch_size * len(features)
+
+    def feature_row(instance: list[float] | dict[str, float]) -> list[float]:
+        """An instance as its values in feature order, within float32's range."""
+        if isinstance(instance, dict):
+            row = by_feature_name(instance)
+        elif len(instance) != len(features):
+            raise _value_error(f"expected {len(features)} values, got {len(instance)}")
+        else:
+            row = instance
+        if max(map(abs, row)) >= _FLOAT32_OVERFLOW:
+            raise _value_error("value out of float32 range")
+        return row
+
+    def by_feature_name(instance: dict[str, float]) -> list[float]:
+        if len(instance) == len(features):
+            try:
+                return [instance[name] for name in features]
+            except KeyError:
+                pass  # same count but different names: report below
+        missing = [name for name in features if name not in instance]
+        unknown = [name for name in instance if name not in features]
+        problems = ([f"missing features {_some(missing)}"] if missing else []) + (
+            [f"unknown features {_some(unknown)}"] if unknown else []
+        )
+        raise _value_error("; ".join(problems))
+
+    def at_most_a_full_batch(cls: type[PredictRequest], instances: Any) -> Any:
         """Before any row is validated: a body of many tiny values or empty rows costs the
         validator per value or row, so one with more than a full batch holds stops here."""
         if not isinstance(instances, list):
             return instances
         values = sum(len(row) for row in instances if isinstance(row, list | dict))
-        if values > MAX_VALUES:
+        if values > max_values:
             raise _value_error(
-                f"more than {MAX_VALUES} values: a request has at most {MAX_BATCH_SIZE} rows "
-                f"of {len(FEATURE_NAMES)} features"
+                f"more than {max_values} values: a request has at most {max_batch_size} rows "
+                f"of {len(features)} features"
             )
-        if len(instances) > MAX_BATCH_SIZE:
-            raise _value_error(f"more than {MAX_BATCH_SIZE} rows")
+        if len(instances) > max_batch_size:
+            raise _value_error(f"more than {max_batch_size} rows")
         return instances
 
-    def rows(self) -> np.ndarray:
-        """The instances as the model's input: a float32 matrix, one row per instance."""
-        return np.asarray(self.instances, dtype=np.float32)
+    # A tagged union, so an error names the one shape the instance has, not both alternatives.
+    instance = Annotated[
+        Annotated[list[Number], Field(fail_fast=True), Tag("array")]
+        | Annotated[dict[str, Number], Field(max_length=len(features), fail_fast=True), Tag("object")],
+        Discriminator(
+            _instance_kind,
+            custom_error_type="instance_type",
+            custom_error_message="Each instance must be an array of numbers or an object of feature: number",
+        ),
+        AfterValidator(feature_row),
+    ]
+    instances = Field(
+        min_length=1,
+        fail_fast=True,
+        description=f"Rows to score: each an array of the {len(features)} features in `/metadata` "
+        "order, or an object keyed by feature name.",
+    )
+    return create_model(
+        "PredictRequest",
+        __base__=PredictRequest,
+        __validators__={
+            "_at_most_a_full_batch": field_validator("instances", mode="before")(at_most_a_full_batch)
+        },
+        instances=(list[instance], instances),
+    )
 
 
 class InstancePrediction(BaseModel):

@@ -50,11 +50,8 @@ class LoadBalancedNetwork(Construct):
         super().__init__(scope, construct_id)
         self.https = https
 
-        # VPC: two AZs (the ALB needs two), public subnets only, no NAT gateway. A NAT gateway costs
-        # ~$33/month per AZ before a byte moves; instead the instances and tasks get public IPs for their
-        # outbound calls (S3, ECR, SSM, CloudWatch), and their security groups admit nothing but the
-        # ALB, so the public IP opens no inbound path. The price: each public IPv4 address is billed
-        # (~$3.65/month) and there is no private tier.
+        # VPC: two AZs (the ALB needs two), public subnets, no NAT gateway (docs/deploy.md: why). The
+        # instances and tasks reach AWS through public IPs; their security groups admit only the ALB.
         self.vpc = ec2.Vpc(
             self,
             "Vpc",

@@ -50,7 +50,6 @@ OUTPUT_LOG_GROUP_NAME: Final = "LogGroupName"  # all three: where the app's log 
 # name the certificate covers, which the user's DNS points at LoadBalancerDnsName.
 OUTPUT_DOMAIN_NAME: Final = "DomainName"
 OUTPUT_LOAD_BALANCER_DNS_NAME: Final = "LoadBalancerDnsName"
-OUTPUTS_WITH_HTTPS: Final = (OUTPUT_DOMAIN_NAME, OUTPUT_LOAD_BALANCER_DNS_NAME)
 
 _EVERY_WAY: Final = (OUTPUT_ENDPOINT_URL, OUTPUT_WAY, OUTPUT_ARCHITECTURE, OUTPUT_LOG_GROUP_NAME)
 OUTPUTS_BY_WAY: Final[dict[Way, tuple[str, ...]]] = {

@@ -89,7 +89,7 @@ class EcsStack(cdk.Stack):
             ),
             # One uvicorn worker per vCPU of the task, stated here: inside a Fargate task the app sees
             # the host's CPUs, not the task's share, so it cannot count them itself.
-            environment={"APP_WORKERS": str(workers_for(sizing.fargate_vcpus()))},
+            environment={"APP_WORKERS": str(workers_for(sizing.FARGATE_VCPUS))},
             # Nothing in the app writes to disk; a read-only root makes that a guarantee. /tmp is an
             # ephemeral task volume (below) for any library that calls tempfile. Fargate creates that
             # volume root-owned 0755 unless the image declares it: the Dockerfile's ecs stage declares

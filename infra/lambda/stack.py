@@ -70,19 +70,11 @@ class LambdaStack(cdk.Stack):
                 exclude=app_image.NOT_IN_BUILD_CONTEXT,
             ),
             architecture=settings.lambda_architecture,
-            # 1024 MB: CPU is allotted in proportion to memory, and 1024 MB (~0.58 vCPU) is about one
-            # Fargate task's 0.5 vCPU, so the per-request numbers compare like for like. The process
-            # needs ~250 MB (Python + onnxruntime + the model); the rest is bought for CPU.
+            # Memory buys CPU: this size is about one Fargate task's (sizing.lambda_vcpus), like for like.
             memory_size=sizing.LAMBDA_MEMORY_MB,
-            # 15 s: a prediction takes milliseconds; the timeout only bounds what a stuck request costs.
-            # It is above the 10 s init limit, because an init that overruns is retried inside the
-            # first invoke and counts against this timeout.
+            # Above the 10 s init limit: an init that overruns is retried inside the first invoke.
             timeout=cdk.Duration.seconds(sizing.LAMBDA_TIMEOUT_SECONDS),
-            # No reservation by default, so the stack deploys on any account: a reservation must leave
-            # 100 of the account's concurrency unreserved, and a new account may have 10 in all.
-            # `-c lambdaReservedConcurrency=N` caps the function at N environments (each 1 GB bills
-            # ~$0.06/hour on x86 at list price while busy); excess requests get 429, which the load
-            # tests report. The deploy preflight checks that N fits before anything is built.
+            # None by default, so any account can deploy it (docs/deploy.md: what a reservation needs).
             reserved_concurrent_executions=settings.lambda_reserved_concurrency,
             role=role,
             log_group=log_group,
@@ -112,21 +104,9 @@ class LambdaStack(cdk.Stack):
                 ),
             )
 
-        # Function URL, AWS_IAM by default: Lambda checks each request's SigV4 signature and the
-        # caller's permissions before the function runs: only principals of this account whose IAM
-        # policies allow lambda:InvokeFunctionUrl and (for URLs made since October 2025)
-        # lambda:InvokeFunction on it get in (no resource policy is needed, and none is added), and
-        # anyone else's request gets 403 without running it. The load tests sign with the
-        # caller's credentials; that client-side cost falls on this way only, and the report shows it.
-        #
-        # `-c functionUrlAuth=NONE` drops the check and adds a resource policy that lets anyone
-        # invoke the function through its URL. Then anyone on the internet who has the URL can call
-        # it as often as they like, billed to this account: the URL cannot be limited by source IP
-        # (the ALBs can), and without a reservation they can start environments up to the account's
-        # concurrency limit, throttling the account's other unreserved functions; with one, they can
-        # hold every reserved environment and everyone else gets 429. Destroy the stack after a
-        # benchmark either way. In the alias modes the URL serves the alias: $LATEST has no snapshot
-        # and no provisioned environments.
+        # Function URL, AWS_IAM by default: Lambda refuses (403) any request not SigV4-signed by a
+        # principal of this account allowed to invoke it, before the function runs. NONE makes it
+        # public, billed to this account (docs/deploy.md). In the alias modes it serves the alias.
         function_url = (alias or function).add_function_url(
             auth_type=lambda_.FunctionUrlAuthType[settings.function_url_auth]
         )

@@ -11,7 +11,7 @@ ec2.py          the systemd unit's command as a host process
 ecs.py          the ECS image as a container with the Fargate task's CPU and memory
 proxy.py        HAProxy standing in for the ALB
 tls.py          a certificate for one run's HTTPS (``make demo TLS=1``), under .cache/tls/
-alb.py          an ec2 or ecs server behind that proxy
+balanced_target.py  an ec2 or ecs server behind that proxy
 function_url/   Lambda: the image under the RIE, behind a local Function URL (see its __init__)
 ways.py         one way's stand-in, by name, for ``make demo`` and ``make faults``
 __main__.py     ``python -m infra.local build|rie-path|limits``, for the Makefile

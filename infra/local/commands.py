@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Final
 
 from infra.common.paths import REPO_ROOT
-from infra.common.sizing import APP_PORT
 from infra.local.process import LOOPBACK
 
 # The interpreter of this checkout's venv: the host processes run with what `make venv` installed.
@@ -35,8 +34,6 @@ RUNTIME_ENVIRONMENT: Final[dict[str, str]] = {
     "PYTHONDONTWRITEBYTECODE": "1",
     "ORT_DISABLE_TELEMETRY": "1",
 }
-# Where the deployed server listens: every interface, for the ALB. Locally: LOOPBACK, a free port.
-DEPLOYED_ADDRESS: Final[dict[str, str]] = {"APP_HOST": "0.0.0.0", "APP_PORT": str(APP_PORT)}
 
 
 def server_command(python: str) -> list[str]:

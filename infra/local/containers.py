@@ -10,7 +10,6 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.common.sizing import LAMBDA_MB_PER_VCPU  # Lambda: 1,769 MB = one vCPU
 from infra.local.docker import DOCKER
 from infra.local.process import LOOPBACK, ManagedProcess
 
@@ -53,10 +52,6 @@ class ContainerSpec:
         if self.entrypoint is not None:
             argv += ["--entrypoint", self.entrypoint]
         return [*argv, self.image, *self.args]
-
-
-def lambda_cpus(memory_mb: int) -> float:
-    return memory_mb / LAMBDA_MB_PER_VCPU
 
 
 def start_container(spec: ContainerSpec, log_path: Path) -> ManagedProcess:

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from infra.common.paths import REPO_ROOT
-from infra.common.sizing import FARGATE_MEMORY_MIB, fargate_vcpus
+from infra.common.sizing import FARGATE_MEMORY_MIB, FARGATE_VCPUS
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
@@ -50,7 +50,7 @@ _ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "ar
 
 
 # The ECS Fargate task size, for `docker run`, so local runs get what the ECS stack deploys.
-TASK_CPUS = fargate_vcpus()
+TASK_CPUS = FARGATE_VCPUS
 TASK_MEMORY_MIB = FARGATE_MEMORY_MIB
 
 

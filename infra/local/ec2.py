@@ -13,7 +13,8 @@ from typing import Final
 
 from infra.local.targets import HostServiceTarget
 
-# The unit's Restart=on-failure delay (RestartSec=) and its stop timeout (TimeoutStopSec=).
+# The unit's Restart=on-failure delay (RestartSec=) and how long it may stop after SIGTERM before
+# SIGKILL (TimeoutStopSec=).
 RESTART_SECONDS: Final = 2.0
 STOP_TIMEOUT_SECONDS: Final = 20.0
 
@@ -21,13 +22,3 @@ STOP_TIMEOUT_SECONDS: Final = 20.0
 def ec2_target(log_dir: Path, workers: int | None = None, label: str = "ec2") -> HostServiceTarget:
     """The unit's ExecStart as a host process; ``workers`` overrides the server's own count."""
     return HostServiceTarget("ec2", "systemd unit's ExecStart as a host process", log_dir, label, workers)
-
-
-def unit_restart_seconds() -> float:
-    """How long systemd waits before ``Restart=on-failure`` restarts the service."""
-    return RESTART_SECONDS
-
-
-def unit_stop_seconds() -> float:
-    """How long systemd lets the service stop after SIGTERM before it sends SIGKILL."""
-    return STOP_TIMEOUT_SECONDS

@@ -1,8 +1,8 @@
 """Processes and probes for everything that runs on this machine: free loopback ports, managed
 subprocesses, and the first successful /predict of a fresh server.
 
-The one home of ``free_port`` and ``ManagedProcess``: the local stand-ins, the bench and the tests
-all start and stop their servers with these."""
+The one home of ``free_port``, ``ManagedProcess`` and ``wait_for`` (poll until a first success):
+the local stand-ins, the load tests, the bench and the tests all start, stop and wait with these."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from model.artifacts import holdout_path
 
 LOOPBACK = "127.0.0.1"
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -110,18 +112,40 @@ def try_predict(host: str, port: int, timeout: float = 10.0) -> tuple[int, bool]
         connection.close()
 
 
+def wait_for(
+    check: Callable[[], T | None],
+    what: str,
+    timeout: float,
+    interval: float = 0.05,
+    started: float | None = None,
+    alive: ManagedProcess | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[float, T]:
+    """Call ``check`` every ``interval`` until it returns a value (None: not yet). Returns the seconds
+    since ``started`` (time.monotonic, default now) and that value; TimeoutError naming ``what``
+    after ``timeout``, RuntimeError as soon as ``alive`` has exited."""
+    started = time.monotonic() if started is None else started
+    while (value := check()) is None:
+        if alive is not None and not alive.running():
+            raise RuntimeError(f"{alive.argv[0]} exited before answering; see {alive.log_path}")
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+        sleep(interval)
+    return time.monotonic() - started, value
+
+
 def wait_for_first_success(
     host: str, port: int, started: float, timeout: float = 120.0, alive: ManagedProcess | None = None
 ) -> FirstSuccess:
     """Poll POST /predict until it returns 200; time is measured from ``started`` (time.monotonic)."""
-    while time.monotonic() - started < timeout:
-        try:
+
+    def cold_header() -> bool | None:
+        with contextlib.suppress(OSError, http.client.HTTPException):
             status, cold = try_predict(host, port)
             if status == 200:
-                return FirstSuccess(time.monotonic() - started, cold)
-        except (OSError, http.client.HTTPException):
-            pass
-        if alive is not None and not alive.running():
-            raise RuntimeError(f"{alive.argv[0]} exited before answering; see {alive.log_path}")
-        time.sleep(0.05)
-    raise TimeoutError(f"no successful /predict on {host}:{port} within {timeout:.0f}s")
+                return cold
+        return None
+
+    what = f"no successful /predict on {host}:{port}"
+    seconds, cold = wait_for(cold_header, what, timeout, started=started, alive=alive)
+    return FirstSuccess(seconds, cold)

@@ -2,10 +2,10 @@
 
 Configured like the ALB the stacks create (infra/common/sizing.py holds the shared numbers):
 - it reuses connections to its targets (``http-reuse always``, as the ALB pools them);
-- idle connections close after ALB_IDLE_TIMEOUT_SECONDS (60 s) on both sides, which the
-  server's keep-alive (75 s, serving/config.py) outlasts, so the proxy never reuses a
-  connection that the server is closing;
-- it health-checks ``GET /ready``, and a target gets traffic only once the checks pass;
+- idle connections close after ALB_IDLE_TIMEOUT_SECONDS on both sides, which the server's
+  keep-alive (serving/config.py) outlasts, so the proxy never reuses a connection that the
+  server is closing;
+- it health-checks ``GET READY_PATH``, and a target gets traffic only once the checks pass;
 - it drains a deregistered target: no new requests, in-flight ones finish, then it goes;
 - unlike the ALB, it retries a request that a target refused or closed without an answer on
   another target (see ``haproxy_config``): locally a crashed container's port stays open a moment.
@@ -31,8 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.common.sizing import ALB_HEALTHY_THRESHOLD_COUNT, ALB_IDLE_TIMEOUT_SECONDS
-from infra.local.process import LOOPBACK, ManagedProcess, free_port
+from infra.common.sizing import ALB_HEALTHY_THRESHOLD_COUNT, ALB_IDLE_TIMEOUT_SECONDS, READY_PATH
+from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for
 from infra.local.tls import LocalCertificate
 
 BACKEND = "targets"
@@ -45,7 +45,7 @@ class HealthCheck:
     """The ALB's path and healthy threshold; a shorter interval than its
     ALB_HEALTH_CHECK_INTERVAL_SECONDS, so that a local run is short."""
 
-    path: str = "/ready"
+    path: str = READY_PATH
     interval_ms: int = 500
     rise: int = ALB_HEALTHY_THRESHOLD_COUNT
     fall: int = 2
@@ -168,11 +168,8 @@ class LoadBalancer:
         if check.returncode:
             raise RuntimeError(f"haproxy rejected its configuration: {check.stdout}{check.stderr}")
         self.process = ManagedProcess([binary, "-db", "-f", str(config)], self.log_path).start()
-        deadline = time.monotonic() + 15
-        while not self._answers():
-            if time.monotonic() > deadline or not self.process.running():
-                raise RuntimeError(f"haproxy did not start; see {self.log_path}")
-            time.sleep(0.05)
+        what = f"haproxy's start (see {self.log_path})"
+        wait_for(lambda: self._answers() or None, what, 15, alive=self.process)
         return self
 
     def stop(self) -> None:
@@ -238,12 +235,7 @@ class LoadBalancer:
 
     def wait_until_up(self, name: str, timeout: float = 120.0) -> float:
         """Seconds until the proxy's health checks put ``name`` in service."""
-        started = time.monotonic()
-        while self.status(name) != "UP":
-            if time.monotonic() - started > timeout:
-                raise TimeoutError(f"{name} not UP behind the proxy within {timeout:.0f} s")
-            time.sleep(0.05)
-        return time.monotonic() - started
+        return wait_for(lambda: self.status(name) == "UP" or None, f"{name} UP behind the proxy", timeout)[0]
 
     def deregister(self, name: str, drain_seconds: float = 10.0) -> float:
         """Drain ``name`` (no new requests; in-flight ones finish), then remove it. Returns the

@@ -1,7 +1,8 @@
 """One way's local stand-in, by name: what ``make demo`` and ``make faults`` start.
 
-ec2 and ecs come as bare servers; the demo puts each behind the local ALB (``alb.BalancedTarget``),
-and the fault scenarios run two behind one. lambda comes behind its local Function URL.
+ec2 and ecs come as bare servers; the demo puts each behind the local ALB
+(``balanced_target.BalancedTarget``), and the fault scenarios run two behind one. lambda comes
+behind its local Function URL.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra.common.names import FunctionUrlAuth
-from infra.common.sizing import LAMBDA_MEMORY_MB, LAMBDA_TIMEOUT_SECONDS
-from infra.local.containers import lambda_cpus
+from infra.common.sizing import LAMBDA_MB_PER_VCPU, LAMBDA_MEMORY_MB, LAMBDA_TIMEOUT_SECONDS, lambda_vcpus
 from infra.local.docker import build_image
 from infra.local.ec2 import ec2_target
 from infra.local.ecs import ecs_container_target, ecs_host_target
@@ -54,7 +54,7 @@ def function_url_target(
         options += ["--image", build_image("lambda")]
         how = (
             f"Lambda image under the Lambda RIE in Docker, --memory {LAMBDA_MEMORY_MB}m "
-            f"--cpus {lambda_cpus(LAMBDA_MEMORY_MB):.2f} (memory / 1769 MB)"
+            f"--cpus {lambda_vcpus():.2f} (memory / {LAMBDA_MB_PER_VCPU} MB)"
         )
     how += f", behind a local Function URL (payload format 2.0, auth {auth_type})"
     return FunctionUrlTarget(how, options, logs, tls)

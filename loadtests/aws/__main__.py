@@ -54,8 +54,7 @@ from loadtests.aws.preflight import (
     check_endpoints,
 )
 from loadtests.capacity import write_capacity
-from loadtests.locust_run import SCENARIOS, LoadSettings
-from loadtests.run import (
+from loadtests.comparison import (
     add_load_options,
     exit_on_sigterm,
     load_settings,
@@ -65,6 +64,7 @@ from loadtests.run import (
     run_scenario,
     say,
 )
+from loadtests.locust_run import SCENARIOS, LoadSettings
 from loadtests.signing import AUTH_IAM, NO_AUTH, Auth
 from loadtests.step import summarize_step
 
@@ -112,7 +112,7 @@ def force_cold(deployment: Deployment, session: Any) -> Forced:
     if deployment.way == "lambda" and deployment.cold_start != "on-demand":
         # A new $LATEST configuration leaves the alias's version (and its snapshot or provisioned
         # environments) as they are: the cold run meets them as deployed.
-        return Forced(f"not forced: {deployment.cold_start} serves its alias as deployed", None, 0.0)
+        return Forced(f"not forced: {deployment.cold_start} serves its alias as deployed", None)
     if deployment.way == "lambda":
         return force_lambda_cold(session.client("lambda"), outputs[OUTPUT_FUNCTION_NAME])
     if deployment.way == "ecs":
@@ -148,7 +148,7 @@ def measure(
     if "cold" in scenarios:
         say(f"[{way}] forcing fresh execution environments ...")
         forced = force_cold(deployment, session)
-        result["cold_start"] = {**asdict(forced), "first_response_was_cold": None}
+        result["cold_start"] = asdict(forced)
         result["cold"] = run_scenario(way, "cold", url, run_dir, settings, auth)
     if "steady" in scenarios:
         result["steady"] = run_scenario(way, "steady", url, run_dir, settings, auth)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from infra.local.process import wait_for
 from loadtests.payloads import load_holdout
 from loadtests.protocols import REST
 from loadtests.tls import client_context
@@ -37,7 +38,6 @@ Sleep = Callable[[float], None]
 class Forced:
     method: str
     seconds_to_first_success: float | None
-    seconds_forcing: float
 
 
 def predict_succeeds(endpoint_url: str, timeout: float = 10.0) -> Probe:
@@ -56,18 +56,7 @@ def predict_succeeds(endpoint_url: str, timeout: float = 10.0) -> Probe:
     return probe
 
 
-def wait_until(condition: Probe, timeout: float, interval: float, sleep: Sleep = time.sleep) -> float:
-    """Seconds until ``condition()`` held; TimeoutError after ``timeout``."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"not reached within {timeout:.0f}s")
-        sleep(interval)
-    return time.monotonic() - started
-
-
 def force_lambda_cold(lambda_client: Any, function_name: str, delay: int = 2) -> Forced:
-    started = time.monotonic()
     config = lambda_client.get_function_configuration(FunctionName=function_name)
     variables = dict((config.get("Environment") or {}).get("Variables") or {})
     variables[COLD_TOKEN_VARIABLE] = uuid.uuid4().hex
@@ -77,9 +66,7 @@ def force_lambda_cold(lambda_client: Any, function_name: str, delay: int = 2) ->
     lambda_client.get_waiter("function_updated").wait(
         FunctionName=function_name, WaiterConfig={"Delay": delay, "MaxAttempts": 150}
     )
-    return Forced(
-        "new function configuration (environment variable changed)", None, time.monotonic() - started
-    )
+    return Forced("new function configuration (environment variable changed)", None)
 
 
 def force_ecs_cold(
@@ -91,7 +78,6 @@ def force_ecs_cold(
     timeout: float = 900.0,
     delay: int = 6,
 ) -> Forced:
-    started = time.monotonic()
     (current,) = ecs_client.describe_services(cluster=cluster, services=[service])["services"]
     relaunched = False
     ecs_client.update_service(cluster=cluster, service=service, desiredCount=0)
@@ -101,14 +87,13 @@ def force_ecs_cold(
             services=[service],
             WaiterConfig={"Delay": delay, "MaxAttempts": int(timeout / delay)},
         )
-        forcing = time.monotonic() - started
         ecs_client.update_service(cluster=cluster, service=service, desiredCount=tasks)
         relaunched = True
     finally:  # an error or Ctrl-C while at 0 tasks: put the service back as it was
         if not relaunched:
             ecs_client.update_service(cluster=cluster, service=service, desiredCount=current["desiredCount"])
-    first = wait_until(probe, timeout, interval=1.0)
-    return Forced(f"ECS service scaled 0 -> {tasks} tasks", first, forcing)
+    first, _ = wait_for(lambda: probe() or None, "the first successful /predict", timeout, 1.0)
+    return Forced(f"ECS service scaled 0 -> {tasks} tasks", first)
 
 
 def asg_instance_count(autoscaling_client: Any, group_name: str) -> int:
@@ -119,7 +104,6 @@ def asg_instance_count(autoscaling_client: Any, group_name: str) -> int:
 def force_ec2_cold(
     autoscaling_client: Any, group_name: str, probe: Probe, timeout: float = 1200.0, sleep: Sleep = time.sleep
 ) -> Forced:
-    started = time.monotonic()
     group = autoscaling_client.describe_auto_scaling_groups(AutoScalingGroupNames=[group_name])[
         "AutoScalingGroups"
     ][0]
@@ -129,8 +113,8 @@ def force_ec2_cold(
         AutoScalingGroupName=group_name, MinSize=0, DesiredCapacity=0
     )
     try:
-        wait_until(lambda: asg_instance_count(autoscaling_client, group_name) == 0, timeout, 5.0, sleep)
-        forcing = time.monotonic() - started
+        emptied = lambda: asg_instance_count(autoscaling_client, group_name) == 0 or None  # noqa: E731
+        wait_for(emptied, f"{group_name} at 0 instances", timeout, 5.0, sleep=sleep)
         autoscaling_client.update_auto_scaling_group(
             AutoScalingGroupName=group_name, MinSize=minimum, DesiredCapacity=desired
         )
@@ -140,5 +124,5 @@ def force_ec2_cold(
             autoscaling_client.update_auto_scaling_group(
                 AutoScalingGroupName=group_name, MinSize=minimum, DesiredCapacity=group["DesiredCapacity"]
             )
-    first = wait_until(probe, timeout, 2.0, sleep)
-    return Forced(f"Auto Scaling group scaled 0 -> {desired} instances", first, forcing)
+    first, _ = wait_for(lambda: probe() or None, "the first successful /predict", timeout, 2.0, sleep=sleep)
+    return Forced(f"Auto Scaling group scaled 0 -> {desired} instances", first)

@@ -19,8 +19,8 @@ from typing import Any
 
 from infra.common.names import Way
 from loadtests.aws.discovery import Deployment
+from loadtests.comparison import http_status
 from loadtests.locust_run import LoadSettings
-from loadtests.run import http_status
 from loadtests.signing import Auth
 
 HEALTH_PATH = "/health"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from infra.common.names import WAYS
 from infra.local.docker import docker_available
+from loadtests.comparison import REPORTS_DIR, exit_on_sigterm, new_run_id, say
 from loadtests.faults.markdown import faults_section
 from loadtests.faults.runner import run_faults
 from loadtests.faults.scenarios import FaultSettings
-from loadtests.run import REPORTS_DIR, exit_on_sigterm, new_run_id, say
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

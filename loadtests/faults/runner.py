@@ -9,8 +9,8 @@ from typing import Any
 from infra.local.containers import remove_run_containers
 from infra.local.targets import ServerTarget
 from infra.local.ways import function_url_target, server_target
+from loadtests.comparison import say
 from loadtests.faults.scenarios import FaultSettings, run_lambda_faults, run_server_faults
-from loadtests.run import say
 
 NOTE = (
     "Each way under steady Locust load on 127.0.0.1 while something happens to it. ec2 and ecs: two "

@@ -31,7 +31,7 @@ from typing import Any
 
 from infra.common.sizing import ECS_STOP_TIMEOUT_SECONDS
 from infra.local.docker import DOCKER
-from infra.local.ec2 import unit_restart_seconds, unit_stop_seconds
+from infra.local.ec2 import RESTART_SECONDS, STOP_TIMEOUT_SECONDS
 from infra.local.function_url.target import FunctionUrlTarget
 from infra.local.process import LOOPBACK, try_predict
 from infra.local.proxy import LoadBalancer
@@ -102,7 +102,7 @@ class Fleet:
 
 
 def grace_seconds(server: ServerTarget) -> float:
-    return ECS_STOP_TIMEOUT_SECONDS if isinstance(server, ContainerTarget) else unit_stop_seconds()
+    return ECS_STOP_TIMEOUT_SECONDS if isinstance(server, ContainerTarget) else STOP_TIMEOUT_SECONDS
 
 
 @contextlib.contextmanager
@@ -126,7 +126,7 @@ def server_rolling_restart(fleet: Fleet, load: BackgroundLoad) -> dict[str, Any]
             fleet.retire(old)
         else:  # EC2: restart the service in place; the other instance serves meanwhile
             fleet.balancer.deregister(old.label)
-            old.terminate(unit_stop_seconds())
+            old.terminate(STOP_TIMEOUT_SECONDS)
             old.start(old.port)
             fleet.balancer.register(old.label, old.port)
             fleet.balancer.wait_until_up(old.label)
@@ -155,10 +155,10 @@ def server_crash(fleet: Fleet, load: BackgroundLoad) -> dict[str, Any]:
         os.killpg(popen.pid, signal.SIGKILL)  # the whole service, as an OOM kill of its cgroup
         popen.wait(30)
         killed_at = time.time()
-        time.sleep(unit_restart_seconds())  # Restart=on-failure, RestartSec=
+        time.sleep(RESTART_SECONDS)  # Restart=on-failure, RestartSec=
         victim.start(victim.port)
         fleet.balancer.wait_until_up(victim.label)
-        how = f"SIGKILL to the service's processes; restarted after RestartSec={unit_restart_seconds():g}"
+        how = f"SIGKILL to the service's processes; restarted after RestartSec={RESTART_SECONDS:g}"
     recovery = time.monotonic() - started
     time.sleep(TAIL_SECONDS)
     return crash_figures(load.stop(), killed_at, recovery, how)

@@ -1,6 +1,8 @@
 """What every HTTP request records and announces: a request id, the cold flag and the model
 version as response headers; a Prometheus count and duration; one JSON log line (for a share
-``log_sample_rate`` of the requests, and for every server error).
+``log_sample_rate`` of the requests, and for every server error). On Lambda the line also carries
+the invocation's ``aws_request_id`` (Mangum puts the context in ``scope["aws.context"]``), the id
+Lambda's own log lines and REPORT line carry.
 
 The first request a process serves is flagged cold, the first after a SnapStart restore
 ``restored`` (serving.environment). Metric labels come from bounded sets,
@@ -112,6 +114,8 @@ def _record(scope: Scope, status: int, seconds: float, request_id: str, cold: Co
             "duration_ms": round(seconds * 1000, 3),
             "cold": _LOGGED_COLD[cold],
         }
+        if (context := scope.get("aws.context")) is not None:
+            fields["aws_request_id"] = context.aws_request_id
         log.info("request", extra={"fields": fields})
 
 

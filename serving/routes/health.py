@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from serving import environment
 from serving.dependencies import ModelDep
+from serving.metrics import exposition
 from serving.schemas import HealthResponse, ReadyResponse
 
 router = APIRouter(tags=["service"])
@@ -21,12 +23,14 @@ async def health() -> dict[str, str]:
 @router.get(
     "/ready",
     response_model=ReadyResponse,
-    responses={503: {"description": "The model is not loaded yet."}},
-    summary="Readiness: model loaded and warmed up",
+    responses={503: {"description": "The model is not loaded yet, or the server is draining."}},
+    summary="Readiness: model loaded and warmed up, and not draining",
 )
 async def ready(model: ModelDep) -> dict[str, str]:
     if not model.ready:
         raise HTTPException(503, "model not loaded")
+    if environment.draining():  # after SIGTERM: the balancer stops routing here first
+        raise HTTPException(503, "draining")
     return {"status": "ready", "model_version": model.version}
 
 
@@ -35,6 +39,8 @@ async def metadata(model: ModelDep) -> dict[str, Any]:
     return model.card
 
 
-@router.get("/metrics", summary="Prometheus metrics for this process", response_class=Response)
+@router.get(
+    "/metrics", summary="Prometheus metrics, summed over the server's workers", response_class=Response
+)
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

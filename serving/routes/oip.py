@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import ValidationError
 
-from serving.config import get_settings
-from serving.dependencies import ModelDep
-from serving.model import Model, get_model
+from serving import environment
+from serving.dependencies import ModelDep, SettingsDep
+from serving.model import Model
 from serving.oip.schemas import (
     ErrorResponse,
     InferenceError,
@@ -42,7 +42,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such model or version."},
 }
 _NOT_READY: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorResponse, "description": "The model is not loaded yet."}
+    503: {"model": ErrorResponse, "description": "The model is not loaded yet, or the server is draining."}
 }
 
 
@@ -79,8 +79,8 @@ _INFER_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _model(name: str, version: str | None = None) -> Model:
-    model = get_model()
+def _model(model: Model, name: str, version: str | None = None) -> Model:
+    """``model`` if the path names it (and its version, if any), else 404."""
     if name != model.name or version not in (None, model.version):
         raise InferenceError(404, f"unknown model {name!r}" + (f" version {version!r}" if version else ""))
     return model
@@ -93,9 +93,15 @@ async def live() -> dict[str, bool]:
 
 @router.get("/health/ready", response_model=Ready, responses=_NOT_READY, summary="Readiness")
 async def ready(model: ModelDep) -> dict[str, bool]:
+    _raise_unless_ready(model)
+    return {"ready": True}
+
+
+def _raise_unless_ready(model: Model) -> None:
     if not model.ready:
         raise InferenceError(503, "model not loaded")
-    return {"ready": True}
+    if environment.draining():
+        raise InferenceError(503, "draining")
 
 
 @router.get("", response_model=ServerMetadata, summary="Server metadata")
@@ -110,8 +116,10 @@ async def server_metadata(model: ModelDep) -> dict[str, Any]:
     responses=_ERRORS,
     include_in_schema=False,
 )
-async def model_metadata(model_name: str, model_version: str | None = None) -> dict[str, Any]:
-    model = _model(model_name, model_version)
+async def model_metadata(
+    model: ModelDep, model_name: str, model_version: str | None = None
+) -> dict[str, Any]:
+    model = _model(model, model_name, model_version)
     return {
         "name": model.name,
         "versions": [model.version],
@@ -133,10 +141,9 @@ async def model_metadata(model_name: str, model_version: str | None = None) -> d
     responses=_ERRORS,
     include_in_schema=False,
 )
-async def model_ready(model_name: str, model_version: str | None = None) -> dict[str, Any]:
-    model = _model(model_name, model_version)
-    if not model.ready:
-        raise InferenceError(503, "model not loaded")
+async def model_ready(model: ModelDep, model_name: str, model_version: str | None = None) -> dict[str, Any]:
+    model = _model(model, model_name, model_version)
+    _raise_unless_ready(model)
     return {"name": model.name, "ready": True}
 
 
@@ -154,6 +161,8 @@ async def model_ready(model_name: str, model_version: str | None = None) -> dict
     include_in_schema=False,
 )
 async def infer(
+    model: ModelDep,
+    settings: SettingsDep,
     model_name: str,
     request: Request,
     inference_header_content_length: Annotated[str | None, Header()] = None,
@@ -161,13 +170,13 @@ async def infer(
 ) -> Response:
     # The body is a JSON header and raw bytes after it, which no body parameter describes: the
     # header is validated here by the same pydantic model that documents it above.
-    model = _model(model_name, model_version)
+    model = _model(model, model_name, model_version)
     header, binary = split_body(await request.body(), inference_header_content_length)
     try:
         inference = InferenceRequest.model_validate_json(header)
     except ValidationError as error:
         raise InferenceError(400, _first_problem(error)) from None
-    rows = input_rows(inference, binary, model, get_settings().max_batch_size)
+    rows = input_rows(inference, binary, model, settings.max_batch_size)
     outputs = requested_outputs(inference, model.output_names)
     return inference_response(inference, model.predict(rows), outputs, model)
 

@@ -1,48 +1,64 @@
-"""``POST /predict``: this app's own JSON protocol, rows in and a label per row out."""
+"""``POST /predict``: this app's own JSON protocol, rows in and a label per row out.
 
-from __future__ import annotations
+The router is made per app (``router``): the request's schema and the OpenAPI examples name the
+model's features, so they are built from the model ``serving.app.create_app`` is given. The handler
+reaches that model through ``ModelDep``, like every other route.
+"""
+
+# No `from __future__ import annotations`: the body's annotation names a class made in ``router``,
+# which FastAPI could not resolve from a string.
 
 from itertools import repeat
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import numpy as np
 from fastapi import APIRouter, Body, Depends, Response
 
+from serving.config import Settings
 from serving.dependencies import ModelDep, require_json
 from serving.json_body import OrjsonRoute
-from serving.model import get_model
-from serving.schemas import FEATURE_NAMES, PredictRequest, PredictResponse
-
-router = APIRouter(tags=["predict"], route_class=OrjsonRoute)
+from serving.model import Model
+from serving.schemas import PredictRequest, PredictResponse, predict_request_model
 
 _ERROR = {"description": "A JSON object whose `detail` names the problem."}
-_example = get_model().card["example_instances"]
-EXAMPLES = {
-    "arrays": {"summary": "Rows as arrays in feature order", "value": {"instances": _example[:2]}},
-    "objects": {
-        "summary": "A row keyed by feature name",
-        "value": {"instances": [dict(zip(FEATURE_NAMES, _example[0], strict=True))]},
-    },
-}
 
 
-@router.post(
-    "/predict",
-    response_model=PredictResponse,
-    dependencies=[Depends(require_json)],
-    responses={400: _ERROR, 413: _ERROR, 415: _ERROR, 422: _ERROR},
-    summary="Score a batch of wine samples",
-)
-async def predict(
-    body: Annotated[PredictRequest, Body(openapi_examples=EXAMPLES)], model: ModelDep, response: Response
-) -> dict[str, Any]:
-    # async def: no thread-pool hop for a 15 µs model.
-    rows = body.rows()
-    prediction = model.predict(rows)
-    response.headers["server-timing"] = f"inference;dur={prediction.inference_seconds * 1000:.3f}"
+def router(model: Model, settings: Settings) -> APIRouter:
+    """``POST /predict`` for requests that fit ``model`` and ``settings.max_batch_size``."""
+    request_model = predict_request_model(model.feature_names, settings.max_batch_size)
+    predict_router = APIRouter(tags=["predict"], route_class=OrjsonRoute)
+
+    @predict_router.post(
+        "/predict",
+        response_model=PredictResponse,
+        dependencies=[Depends(require_json)],
+        responses={400: _ERROR, 413: _ERROR, 415: _ERROR, 422: _ERROR},
+        summary="Score a batch of wine samples",
+    )
+    async def predict(
+        body: Annotated[request_model, Body(openapi_examples=_examples(model))],  # type: ignore[valid-type]
+        model: ModelDep,
+        response: Response,
+    ) -> dict[str, Any]:
+        # async def: no thread-pool hop for a model this fast.
+        prediction = model.predict(cast(PredictRequest, body).rows())
+        response.headers["server-timing"] = f"inference;dur={prediction.inference_seconds * 1000:.3f}"
+        return {
+            "model_version": model.version,
+            "predictions": _predictions(prediction.labels, prediction.probabilities, model.classes),
+        }
+
+    return predict_router
+
+
+def _examples(model: Model) -> dict[str, Any]:
+    rows = model.card["example_instances"]
     return {
-        "model_version": model.version,
-        "predictions": _predictions(prediction.labels, prediction.probabilities, model.classes),
+        "arrays": {"summary": "Rows as arrays in feature order", "value": {"instances": rows[:2]}},
+        "objects": {
+            "summary": "A row keyed by feature name",
+            "value": {"instances": [dict(zip(model.feature_names, rows[0], strict=True))]},
+        },
     }
 
 

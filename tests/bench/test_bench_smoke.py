@@ -18,7 +18,7 @@ from bench.goals import CONTEXT, GOALS
 from bench.run import PROFILES
 from infra.common.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.load]
 QUICK = PROFILES["quick"]
 
 

@@ -22,7 +22,8 @@ import pytest
 
 from infra.ec2.bundle import write_bundle
 from infra.local import docker as docker_module
-from infra.local.commands import DEPLOYED_ADDRESS, RUNTIME_ENVIRONMENT, lambda_command, server_command
+from infra.common.sizing import APP_PORT
+from infra.local.commands import RUNTIME_ENVIRONMENT, lambda_command, server_command
 from infra.local.docker import (
     DOCKER,
     IMAGE_NAME,
@@ -192,14 +193,14 @@ def test_ec2_bundles_aarch64_wheels_install_by_hash_and_serve_on_arm64(
     env = [
         item
         # One worker: the instance's own count (one per vCPU) only adds emulated start-up work here.
-        for key, value in {**RUNTIME_ENVIRONMENT, **DEPLOYED_ADDRESS, "APP_WORKERS": "1"}.items()
+        for key, value in {**RUNTIME_ENVIRONMENT, "APP_HOST": "0.0.0.0", "APP_PORT": str(APP_PORT), "APP_WORKERS": "1"}.items()
         for item in ("--env", f"{key}={value}")
     ]
     rows = holdout_rows()[:ROWS]
 
     container = start_container(
         *emulated(
-            "--volume", f"{bundle}:/bundle:ro", "--publish", f"127.0.0.1::{DEPLOYED_ADDRESS['APP_PORT']}"
+            "--volume", f"{bundle}:/bundle:ro", "--publish", f"127.0.0.1::{APP_PORT}"
         ),
         *env,
         base_image(ARM64),
@@ -209,9 +210,8 @@ def test_ec2_bundles_aarch64_wheels_install_by_hash_and_serve_on_arm64(
         "install-and-serve",
         *server_command("/opt/one-model/venv/bin/python"),
     )
-    port = int(DEPLOYED_ADDRESS["APP_PORT"])
-    wait_until_ok(container.url(port, "/ready"), container, timeout=EMULATED_READY_SECONDS)
-    response = httpx.post(container.url(port, "/predict"), json={"instances": rows}, timeout=60)
+    wait_until_ok(container.url(APP_PORT, "/ready"), container, timeout=EMULATED_READY_SECONDS)
+    response = httpx.post(container.url(APP_PORT, "/predict"), json={"instances": rows}, timeout=60)
 
     assert response.status_code == 200
     assert labels(response.json()) == expected_labels(rows)

@@ -17,13 +17,7 @@ from infra.common.paths import REPO_ROOT
 from infra.common.sizing import APP_PORT
 from infra.ec2.bundle import UNIT_FILE
 from infra.local import ec2
-from infra.local.commands import (
-    DEPLOYED_ADDRESS,
-    RUNTIME_ENVIRONMENT,
-    lambda_command,
-    server_command,
-    server_environment,
-)
+from infra.local.commands import RUNTIME_ENVIRONMENT, lambda_command, server_command, server_environment
 from infra.local.ecs import ecs_container_target
 
 if TYPE_CHECKING:
@@ -33,6 +27,8 @@ pytest_plugins = ("tests.infra.cdk_fixtures",)
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 LOCAL = REPO_ROOT / "infra" / "local"
+# Where the deployed server listens: every interface, for the ALB (locally: 127.0.0.1, a free port).
+DEPLOYED_ADDRESS = {"APP_HOST": "0.0.0.0", "APP_PORT": "8000"}
 
 
 def unit_settings(path: Path = UNIT_FILE) -> list[tuple[str, str]]:

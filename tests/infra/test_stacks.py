@@ -28,8 +28,6 @@ from infra.ec2 import ami
 from infra.ec2.bundle import WHEELS_DIR
 from infra.ec2.stack import DEBIAN_AMI_PARAMETER, DEBIAN_ARCH, USER_DATA_SCRIPT, Ec2Stack, user_data_exports
 from infra.ecs.stack import EcsStack
-from serving.config import Settings as ServerSettings
-from serving.config import workers_for
 
 if TYPE_CHECKING:
     from tests.infra.cdk_fixtures import Synthesis
@@ -166,17 +164,10 @@ def test_alb_admits_only_the_allowed_cidr_on_port_80(synth: Synthesis, way: name
 
 
 @pytest.mark.parametrize("way", ["ec2", "ecs"])
-def test_alb_idle_timeout_is_explicit_and_shorter_than_the_server_keep_alive(
-    synth: Synthesis, way: names.Way
-) -> None:
+def test_alb_idle_timeout_is_explicit(synth: Synthesis, way: names.Way) -> None:
     (alb,) = _resources(synth, way, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     attributes = {item["Key"]: item["Value"] for item in alb["LoadBalancerAttributes"]}
     assert attributes["idle_timeout.timeout_seconds"] == str(sizing.ALB_IDLE_TIMEOUT_SECONDS)
-
-
-def test_server_keep_alive_outlasts_the_alb_idle_timeout() -> None:
-    # Reordered, the ALB would reuse a connection the server is closing: a 502 for the client.
-    assert ServerSettings().keep_alive_seconds > sizing.ALB_IDLE_TIMEOUT_SECONDS
 
 
 @pytest.mark.parametrize("way", ["ec2", "ecs"])
@@ -423,21 +414,41 @@ def test_ecs_task_runs_one_worker_per_vcpu_of_its_size(synth: Synthesis) -> None
     (container,) = _only(synth, "ecs", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
     # The app cannot count a Fargate task's share of the host's CPUs, so the stack states it: the
     # same rule (serving.config.workers_for) as every local run and the server's own default.
-    assert container["Environment"] == [
-        {"Name": "APP_WORKERS", "Value": str(workers_for(sizing.fargate_vcpus()))}
-    ]
+    assert container["Environment"] == [{"Name": "APP_WORKERS", "Value": "1"}]  # 0.5 vCPU: one worker
 
 
-def test_ecs_task_of_1536_units_runs_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 1.5 vCPUs: a floor division would give 1 worker, while the local emulation (--cpus 1.5) runs 2.
-    # Not a Fargate size, so this app leaves out cdk.json's flag that validates the size against AWS's.
-    monkeypatch.setattr(sizing, "FARGATE_CPU_UNITS", 1536)
+# The task sizes Fargate accepts, CPU units: memory MiB ("Troubleshoot Amazon ECS task definition
+# invalid CPU or memory errors", docs.aws.amazon.com/AmazonECS/latest/userguide/task-cpu-memory-error.html,
+# read 2026-12-04). The CDK does not check the pair; RegisterTaskDefinition refuses a wrong one.
+FARGATE_SIZES = {
+    256: {512, 1024, 2048},
+    512: set(range(1024, 4096 + 1, 1024)),
+    1024: set(range(2048, 8192 + 1, 1024)),
+    2048: set(range(4096, 16384 + 1, 1024)),
+    4096: set(range(8192, 30720 + 1, 1024)),
+    8192: set(range(16384, 61440 + 1, 4096)),
+    16384: set(range(32768, 122880 + 1, 8192)),
+}
+
+
+def test_ecs_task_size_is_one_fargate_accepts() -> None:
+    assert (sizing.FARGATE_CPU_UNITS, sizing.FARGATE_MEMORY_MIB) == (512, 1024)
+    assert sizing.FARGATE_MEMORY_MIB in FARGATE_SIZES[sizing.FARGATE_CPU_UNITS]
+    assert sizing.FARGATE_VCPUS == 0.5
+
+
+def test_ecs_task_of_2_vcpus_runs_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2,048 CPU units with 4 GiB, a real Fargate size: the stack states the workers from the size.
+    assert 4096 in FARGATE_SIZES[2048]
+    for name, value in {"FARGATE_CPU_UNITS": 2048, "FARGATE_MEMORY_MIB": 4096, "FARGATE_VCPUS": 2.0}.items():
+        monkeypatch.setattr(sizing, name, value)
     app = cdk.App()
     template = Template.from_stack(EcsStack(app, "Ecs", settings=read_settings(app)))
     template.has_resource_properties(
         "AWS::ECS::TaskDefinition",
         {
-            "Cpu": "1536",
+            "Cpu": "2048",
+            "Memory": "4096",
             "ContainerDefinitions": [
                 Match.object_like({"Environment": [{"Name": "APP_WORKERS", "Value": "2"}]})
             ],
@@ -445,11 +456,9 @@ def test_ecs_task_of_1536_units_runs_two_workers(monkeypatch: pytest.MonkeyPatch
     )
 
 
-def test_ecs_stop_timeout_is_explicit_and_outlasts_the_graceful_shutdown(synth: Synthesis) -> None:
+def test_ecs_stop_timeout_is_explicit(synth: Synthesis) -> None:
     (container,) = _only(synth, "ecs", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
     assert container["StopTimeout"] == sizing.ECS_STOP_TIMEOUT_SECONDS
-    # SIGTERM, then SIGKILL after StopTimeout: in-flight requests must finish before the kill.
-    assert ServerSettings().graceful_shutdown_seconds < sizing.ECS_STOP_TIMEOUT_SECONDS
 
 
 def test_ecs_service_rolls_back_failed_deployments(synth: Synthesis) -> None:
@@ -668,6 +677,10 @@ def test_function_url_auth_none_is_opt_in_public_and_warned(
 
 
 # ---------------------------------------------------------------- HTTPS on the ALBs (both synths)
+# The two outputs only an ALB stack with a certificate has.
+OUTPUTS_WITH_HTTPS = (names.OUTPUT_DOMAIN_NAME, names.OUTPUT_LOAD_BALANCER_DNS_NAME)
+
+
 def _listeners(synth: Synthesis, way: names.Way) -> dict[int, dict[str, Any]]:
     listeners = _resources(synth, way, "AWS::ElasticLoadBalancingV2::Listener")
     return {listener["Port"]: listener for listener in listeners}
@@ -693,7 +706,7 @@ def test_without_a_certificate_the_alb_serves_plain_http_and_synth_warns(
     assert _alb_ingress_ports(synth, way) == {80: synth.context["allowedIngressCidr"]}
     url = _literal_text(synth.templates[way]["Outputs"][names.OUTPUT_ENDPOINT_URL]["Value"])
     assert url.startswith("http://")
-    assert not set(names.OUTPUTS_WITH_HTTPS) & set(synth.templates[way]["Outputs"])
+    assert not set(OUTPUTS_WITH_HTTPS) & set(synth.templates[way]["Outputs"])
     (text,) = (text for path, text in _warnings(synth) if path == f"{names.STACK_NAMES[way]}/Web/Alb")
     assert "plain HTTP" in text and "CERTIFICATE_ARN" in text
 
@@ -728,7 +741,7 @@ def test_with_a_certificate_the_alb_serves_https_only_and_http_redirects(
     assert outputs[names.OUTPUT_DOMAIN_NAME]["Value"] == alt.context["domainName"]
     alb = _logical_id(alt, way, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert outputs[names.OUTPUT_LOAD_BALANCER_DNS_NAME]["Value"] == {"Fn::GetAtt": [alb, "DNSName"]}
-    assert set(outputs) == {*names.OUTPUTS_BY_WAY[way], *names.OUTPUTS_WITH_HTTPS}
+    assert set(outputs) == {*names.OUTPUTS_BY_WAY[way], *OUTPUTS_WITH_HTTPS}
     assert not [path for path, _ in _warnings(alt) if path.endswith("/Web/Alb")]
 
 

@@ -14,12 +14,25 @@ import pytest
 
 os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
 
+from loadtests import locust_run
+
 # The fixture, reused: skips without a Docker engine, fails instead under CI=true.
 from tests.infra.conftest import docker_engine
 
 __all__ = ["docker_engine"]
 
 AWS_TEST_REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def locust_only_in_load_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that starts Locust must carry the load marker, or `make test-fast` would run it."""
+    if request.node.get_closest_marker("load") is None:
+
+        def refuse(*_: object, **__: object) -> list[str]:
+            pytest.fail("this test starts Locust: mark it @pytest.mark.load")
+
+        monkeypatch.setattr(locust_run, "locust_command", refuse)
 
 
 @pytest.fixture

@@ -202,6 +202,7 @@ def test_lambda_capacity_gives_up_waiting_with_what_it_has(stubbed: tuple[Any, S
 
 
 # ---------------------------------------------------------------- `make compare`'s step, Lambda
+@pytest.mark.load
 def test_the_aws_step_reads_lambda_s_concurrent_executions_after_the_run(tmp_path: Path) -> None:
     """`python -m loadtests.aws --scenarios step` against moto (CloudFormation, CloudWatch, Logs) and
     the local Function URL: the step runs, then ConcurrentExecutions is read from CloudWatch (here
@@ -248,6 +249,7 @@ def test_the_aws_step_reads_lambda_s_concurrent_executions_after_the_run(tmp_pat
 
 
 # ---------------------------------------------------------------- `make compare`'s step, ECS
+@pytest.mark.load
 def test_the_aws_step_reads_the_ecs_service_while_it_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,16 +19,14 @@ from infra.local.function_url.pool import EnvironmentPool
 from infra.local.rie import rie_path
 from loadtests.analysis import load_samples
 from loadtests.aws.billing import parse_report
+from loadtests.comparison import report_data
 from loadtests.costs import (
     ASSUMPTIONS,
     BILLED_LOCAL,
     CLIENT_MEASURED,
     DEFAULT_PRICES,
     break_even_rps,
-    idle_monthly_cost,
-    lambda_cost_per_million,
     load_prices,
-    log_cost_per_million,
     provisioned_cost_per_million,
     provisioned_monthly,
     snapstart_monthly,
@@ -36,7 +34,6 @@ from loadtests.costs import (
 from loadtests.log_volume import measure_files
 from loadtests.report import markdown, terminal_summary
 from loadtests.rie_billing import billed_locally
-from loadtests.run import report_data
 from tests.loadtests.test_report import RECORDED, matrix_rows, recorded_targets
 
 RIE_LOG = RECORDED / "rie-environment.log"  # one environment, three invokes, as the RIE wrote them
@@ -114,14 +111,15 @@ APP_ONLY = {"app_lines": 10, "app_line_bytes": 180.0}
 def test_locally_lambda_is_priced_from_billed_durations_with_the_client_figure_beside() -> None:
     data = billed_report()
     costs = data["targets"]["lambda"]["costs"]
-    client_ms = data["targets"]["lambda"]["steady"]["latency_ms"]["mean"]
+    assert data["targets"]["lambda"]["steady"]["latency_ms"]["mean"] == 16.37  # the recorded run's
 
+    # $0.20 per million requests, plus 1 GB x the duration x $0.0000166667 per GB-second, a million times.
     assert costs["per_million_basis"] == BILLED_LOCAL
-    assert costs["per_million_requests_usd"] == lambda_cost_per_million("x86_64", PRICES, 3) == 0.25
-    assert costs["per_million_client_basis_usd"] == lambda_cost_per_million("x86_64", PRICES, client_ms)
+    assert costs["per_million_requests_usd"] == 0.25  # 3 ms billed: 0.20 + 0.05
+    assert costs["per_million_client_basis_usd"] == 0.47  # 16.37 ms: 0.20 + 0.27
     row = matrix_rows(markdown(data))["Cost per 1M requests"]
     assert "$0.25 (at the mean billed duration (the RIE's REPORT lines, local))" in row
-    assert f"${costs['per_million_client_basis_usd']:.2f} at the client-measured mean latency" in row
+    assert "$0.47 at the client-measured mean latency" in row
     summary = terminal_summary(data, Path("report.md"))
     assert "lambda   $0.25 per 1M requests at the mean billed duration" in summary
     assert "at the client-measured mean latency" in summary and "cheaper than ec2 below" in summary
@@ -136,11 +134,12 @@ def test_log_bytes_are_counted_from_what_the_rie_environment_wrote() -> None:
 
     volume = measure_files([RIE_LOG])
 
+    assert sum(len(line) + 1 for line in app) == 540 and sum(len(line) + 1 for line in platform) == 824
     assert volume == {
         "app_lines": 3,
-        "app_line_bytes": round(sum(len(line) + 1 for line in app) / 3, 1),
+        "app_line_bytes": 180.0,  # 540 bytes over 3 lines, newlines counted
         "invokes": 3,
-        "platform_bytes_per_invoke": round(sum(len(line) + 1 for line in platform) / 3, 1),
+        "platform_bytes_per_invoke": 274.7,  # START, END and REPORT: 824 bytes over 3 invokes
         "sample_rate": 1.0,
     }
 
@@ -148,11 +147,10 @@ def test_log_bytes_are_counted_from_what_the_rie_environment_wrote() -> None:
 def test_the_cost_table_shows_per_million_with_and_without_logs() -> None:
     data = billed_report()
     lam = data["targets"]["lambda"]
-    per_request = lam["log_volume"]["app_line_bytes"] + lam["log_volume"]["platform_bytes_per_invoke"]
-    logs = per_request * 1_000_000 / 2**30 * 0.50  # CloudWatch Logs: $0.50 per GB ingested
 
-    assert lam["costs"]["log_bytes_per_request"] == round(per_request, 1)
-    assert lam["costs"]["per_million_with_logs_usd"] == round(0.25 + logs, 2)
+    assert lam["costs"]["log_bytes_per_request"] == 454.7  # the app's 180.0 + the platform's 274.7
+    # CloudWatch Logs: $0.50 per GB ingested, 454.7 B a million times is $0.21.
+    assert lam["costs"]["per_million_with_logs_usd"] == 0.46  # 0.25 + 0.21
     ec2 = data["targets"]["ec2"]["costs"]
     assert ec2["log_bytes_per_request"] == 180.0  # the app's line only: no platform lines
     row = matrix_rows(markdown(data))["Cost per 1M requests, logs included"]
@@ -198,14 +196,13 @@ def test_the_sensitivity_table_has_one_computed_row_per_assumption() -> None:
     rows = {row["assumption"]: row for row in data["break_even"]["rows"]}
     assert list(rows) == [a.label for a in ASSUMPTIONS]
     base = data["break_even"]["rows"][0]
-    lam = data["targets"]["lambda"]["log_volume"]
-    lambda_bytes = lam["app_line_bytes"] + lam["platform_bytes_per_invoke"]
-    per_million = 0.20 + 3 * 0.0000166667 * 1000 + log_cost_per_million(lambda_bytes, PRICES)
-    for way in ("ec2", "ecs"):
-        monthly = idle_monthly_cost(way, "x86_64", PRICES)
-        expected = monthly / (per_million - log_cost_per_million(180.0, PRICES)) * 1e6 / (730 * 3600)
-        assert base[way]["break_even_rps"] == round(expected)
-        assert base[way]["lambda_environments_busy"] == round(expected * 3 / 1000, 2)  # Little's law
+    # Lambda: $0.25 per million at 3 ms billed + $0.2117 for its 454.7 B of log; the instance's own
+    # log line (180 B) costs $0.0838 per million on either side, so the gap is $0.3779 per million.
+    assert base["lambda_per_million_usd"] == 0.4617
+    # EC2's $43.20 a month / $0.3779 per million = 114.3 M requests a month, 43.5 req/s over 730 h;
+    # ECS's $45.40: 45.7 req/s. Busy environments (Little's law): 43.5 req/s x 3 ms = 0.13.
+    assert base["ec2"] == {"monthly_usd": 43.2, "break_even_rps": 43, "lambda_environments_busy": 0.13}
+    assert base["ecs"] == {"monthly_usd": 45.4, "break_even_rps": 46, "lambda_environments_busy": 0.14}
 
     def ec2(label_start: str) -> int:
         return next(r["ec2"]["break_even_rps"] for label, r in rows.items() if label.startswith(label_start))
@@ -214,9 +211,8 @@ def test_the_sensitivity_table_has_one_computed_row_per_assumption() -> None:
     assert ec2("logs not priced") > ec2("as measured")  # Lambda writes more log per request
     assert ec2("high availability") > ec2("as measured")  # a second instance, the same ALB
     high_availability = next(r for label, r in rows.items() if label.startswith("high availability"))
-    one, two = idle_monthly_cost("ec2", "x86_64", PRICES), idle_monthly_cost("ec2", "x86_64", PRICES, 2)
     instance = (0.0208 + 0.08 * 8 / 730 + 0.005) * 730  # t3.small, its 8 GB gp3 root, its public IPv4
-    assert high_availability["ec2"]["monthly_usd"] == two == pytest.approx(one + instance, abs=0.01)
+    assert high_availability["ec2"]["monthly_usd"] == pytest.approx(43.20 + instance, abs=0.01) == 62.67
     assert ec2("Lambda provisioned") < ec2("as measured")  # a fixed cost on Lambda's side
     assert ec2("Lambda SnapStart") < ec2("as measured")
     assert data["break_even"]["basis"] == BILLED_LOCAL

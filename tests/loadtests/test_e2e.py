@@ -13,7 +13,13 @@ import pytest
 from infra.local.containers import run_containers
 from loadtests.demo import main as demo
 
-pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.docker,
+    pytest.mark.slow,
+    pytest.mark.load,
+    pytest.mark.timeout(600),
+]
 
 SMALL_RUN = ["--users", "3", "--ramp", "2", "--hold", "6", "--burst-users", "3", "--burst-seconds", "3"]
 # The step, small: 1 paced user for 3 s, 3 for 4 s, 1 for 2 s (Locust's start and stop add more).

@@ -36,8 +36,8 @@ from infra.local.function_url.pool import EnvironmentPool
 from infra.local.function_url.sigv4 import DEMO_IDENTITY, DEMO_REGION, Identity
 from infra.local.process import LOOPBACK, free_port
 from loadtests.analysis import load_samples
+from loadtests.comparison import run_scenario, wait_until_ready
 from loadtests.locust_run import LoadSettings
-from loadtests.run import run_scenario, wait_until_ready
 from loadtests.signing import NO_AUTH, host_header, signed_headers
 from serving.lambda_handler import handler
 
@@ -301,6 +301,7 @@ def test_with_auth_none_anyone_gets_through(holdout: dict) -> None:
     assert "authorizer" not in function.events[0]["requestContext"]
 
 
+@pytest.mark.load
 def test_the_demo_s_locust_run_signs_with_the_demo_identity_and_gets_through(
     iam_url: tuple[str, InProcessFunction], tmp_path: Path
 ) -> None:

@@ -129,6 +129,7 @@ def test_the_deploy_preflight_calls_only_what_the_deploy_policy_allows(
     assert "sts:AssumeRole" in allowed_actions(documented_policy("deploy"))  # the CDK CLI's own
 
 
+@pytest.mark.load
 def test_make_compare_calls_only_what_the_compare_policy_allows(called: set[str], tmp_path: Path) -> None:
     """`python -m loadtests.aws` on the three ways, every scenario (cold changes capacity, step reads it):
     moto for the stacks, the group, the service, the function's configuration and its logs; the app

@@ -17,10 +17,10 @@ import pytest
 from infra.local.commands import server_environment
 from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for_first_success
 from loadtests.analysis import load_samples
+from loadtests.comparison import run_scenario
 from loadtests.locust_run import LoadSettings
 from loadtests.payloads import PayloadSampler, load_holdout
 from loadtests.protocols import OIP_OUTPUTS, PROTOCOL_NAMES, OpenInference, Rest, protocol
-from loadtests.run import run_scenario
 from loadtests.signing import NO_AUTH
 from model.artifacts import metadata_path
 from tests.loadtests.test_function_url import serve_function_url
@@ -123,6 +123,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://{LOOPBACK}:{port}"
 
 
+@pytest.mark.load
 def test_a_locust_run_with_protocol_oip_posts_tensors_to_infer_and_every_answer_checks_out(
     app_url: str, tmp_path: Path
 ) -> None:
@@ -133,6 +134,7 @@ def test_a_locust_run_with_protocol_oip_posts_tensors_to_infer_and_every_answer_
     assert steady["requests"] > 0 and steady["errors"] == 0
 
 
+@pytest.mark.load
 def test_the_lambda_way_takes_signed_oip_requests_through_its_function_url(tmp_path: Path) -> None:
     """`make demo PROTOCOL=oip`'s Lambda path: signed by the demo's identity, through Mangum."""
     with serve_function_url("AWS_IAM") as (url, function):

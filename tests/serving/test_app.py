@@ -84,15 +84,6 @@ def test_health_ready_and_metadata(client: TestClient, metadata: dict[str, Any])
     assert card["parity"]["passed"] is True
 
 
-def test_ready_is_503_until_the_model_is_warm(client: TestClient, monkeypatch: Any) -> None:
-    from serving import app as app_module
-
-    monkeypatch.setattr(app_module.model, "ready", False)
-    response = client.get("/ready")
-    assert response.status_code == 503
-    assert response.json() == {"detail": "model not loaded"}
-
-
 def test_metrics_count_requests_by_route_and_status(client: TestClient) -> None:
     client.post("/predict", json={"instances": [[13.0] * 13]})
     client.post("/predict", json={"instances": []})

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from model.artifacts import MODEL_FILE
+from serving import config
 from serving.config import Settings, available_cpus, workers_for
 
 
@@ -110,7 +111,8 @@ def test_a_quota_above_the_schedulable_cpus_counts_only_those(
 
 def test_the_worker_count_comes_from_app_workers_else_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("APP_WORKERS", raising=False)
-    assert Settings().workers == workers_for(available_cpus())
+    monkeypatch.setattr(config, "available_cpus", lambda: 1.5)  # a fraction of a CPU rounds up
+    assert Settings().workers == 2
     monkeypatch.setenv("APP_WORKERS", "3")
     assert Settings().workers == 3
     monkeypatch.setenv("APP_WORKERS", "0")

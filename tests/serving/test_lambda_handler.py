@@ -79,6 +79,14 @@ def test_health_and_bad_input_through_each_event_shape(event_name: str) -> None:
     assert body["detail"][0]["msg"] == "expected 13 values, got 2"
 
 
+def test_the_request_log_line_carries_the_lambda_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.clear()
+    assert _invoke(_event("function_url", "GET", "/health", None))[0] == 200
+
+    [fields] = [r.__dict__["fields"] for r in caplog.records if r.getMessage() == "request"]
+    assert fields["aws_request_id"] == "c6af9ac6-7b61-11e6-9a41-93e812345678"  # FakeContext's
+
+
 def test_handler_never_runs_the_asgi_lifespan(monkeypatch: pytest.MonkeyPatch) -> None:
     scope_types: list[str] = []
     inner_app = handler.app

@@ -21,17 +21,19 @@ from typing import Any
 
 import pytest
 
+from infra.common.paths import REPO_ROOT
 from infra.common.sizing import ALB_IDLE_TIMEOUT_SECONDS, ECS_STOP_TIMEOUT_SECONDS
+from infra.ec2.bundle import UNIT_FILE
 from infra.local.process import free_port
 from serving import server
-from serving.config import Settings
+from serving.config import METRICS_DIR_VARIABLE, Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-UNIT_FILE = REPO_ROOT / "infra" / "ec2" / "one-model.service"
 ROW = b"[14.2,1.7,2.4,15.6,127,2.8,3.06,0.28,2.29,5.64,1.04,3.92,1065]"
 
 
 # ---------------------------------------------------------------- the orderings, no server needed
+# Their one home; test_stacks, test_proxy and test_user_data check that each platform uses the value
+# compared here.
 def _unit_timeout_stop_seconds() -> int:
     match = re.search(r"^TimeoutStopSec=(\d+)s?$", UNIT_FILE.read_text(), re.MULTILINE)
     assert match, f"no TimeoutStopSec in {UNIT_FILE}"
@@ -39,18 +41,19 @@ def _unit_timeout_stop_seconds() -> int:
 
 
 def test_keep_alive_outlasts_the_load_balancers_idle_timeout() -> None:
-    # The balancer must be the side that closes an idle connection, never the server.
-    assert Settings.model_fields["keep_alive_seconds"].default > ALB_IDLE_TIMEOUT_SECONDS
+    # The balancer must be the side that closes an idle connection, never the server: reordered, the
+    # ALB (or HAProxy, the local one) would reuse a connection the server is closing, a 502.
     assert Settings().keep_alive_seconds > ALB_IDLE_TIMEOUT_SECONDS
 
 
 def test_graceful_shutdown_ends_before_either_platform_kills_the_process() -> None:
-    grace = Settings().graceful_shutdown_seconds
+    grace = Settings().drain_seconds + Settings().graceful_shutdown_seconds
     assert grace < ECS_STOP_TIMEOUT_SECONDS
     assert grace < _unit_timeout_stop_seconds()
 
 
-def test_the_server_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_server_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(METRICS_DIR_VARIABLE, str(tmp_path))  # main() sets it for 2+ workers: keep it here
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(server.uvicorn, "run", lambda app, **options: calls.append({"app": app, **options}))
 

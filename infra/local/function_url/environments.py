@@ -3,7 +3,7 @@ Emulator running the function, listening on a loopback port of its own.
 
 Docker:  the Lambda image with the RIE binary mounted as its entrypoint, running the image's
          command (``commands.lambda_command``), with ``--memory`` from the function's memory
-         setting and ``--cpus`` = memory / 1769 MB, published on 127.0.0.1 only.
+         setting and ``--cpus`` from it (``sizing.lambda_vcpus``), published on 127.0.0.1 only.
 Host:    ``aws-lambda-rie`` running the same command with this checkout's interpreter (no Docker).
 """
 
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.common.paths import REPO_ROOT
+from infra.common.sizing import lambda_vcpus
 from infra.local.commands import lambda_command
-from infra.local.containers import ContainerSpec, lambda_cpus, remove_container, start_container
+from infra.local.containers import ContainerSpec, remove_container, start_container
 from infra.local.process import LOOPBACK, ManagedProcess, free_port
 
 RIE_IN_CONTAINER = "/usr/local/bin/aws-lambda-rie"
@@ -51,7 +52,7 @@ class DockerRieLauncher:
             run_id=self.run_id,
             host_port=port,
             container_port=RIE_CONTAINER_PORT,
-            cpus=lambda_cpus(self.memory_mb),
+            cpus=lambda_vcpus(self.memory_mb),
             memory_mb=self.memory_mb,
             entrypoint=RIE_IN_CONTAINER,
             args=tuple(lambda_command("python")),

@@ -8,13 +8,12 @@ import contextlib
 import http.client
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from infra.common.paths import REPO_ROOT
 from infra.local.function_url.app import ADMIN_PREFIX
-from infra.local.process import LOOPBACK, ManagedProcess, free_port
+from infra.local.process import LOOPBACK, ManagedProcess, free_port, wait_for
 from infra.local.targets import ColdStart
 from infra.local.tls import LocalCertificate
 
@@ -58,11 +57,8 @@ class FunctionUrlTarget:
                 str(self.tls.key),
             ]
         self.process = ManagedProcess(argv, self.log_dir / "function-url.log", cwd=REPO_ROOT).start()
-        deadline = time.monotonic() + 60
-        while not self._answers():
-            if time.monotonic() > deadline or not self.process.running():
-                raise RuntimeError(f"the local Function URL did not start; see {self.process.log_path}")
-            time.sleep(0.1)
+        what = f"the local Function URL's start (see {self.process.log_path})"
+        wait_for(lambda: self._answers() or None, what, 60, 0.1, alive=self.process)
         return self.force_cold()
 
     def force_cold(self) -> ColdStart:

@@ -17,15 +17,16 @@ from typing import Any
 
 from infra.common.paths import REPO_ROOT
 from infra.common.sizing import READY_PATH
+from infra.local.process import wait_for
 from loadtests import signing
 from loadtests.analysis import summarize_cold, summarize_steady
 from loadtests.capacity import CapacityReader, CapacitySampler
 from loadtests.costs import DEFAULT_PRICES, cost_rows, load_prices, sensitivity
+from loadtests.fairness import architecture, deployed_sizes, fairness
 from loadtests.locust_run import LoadSettings, run_locust
 from loadtests.protocols import PROTOCOL_NAMES, protocol
 from loadtests.report import terminal_summary, write_report
 from loadtests.signing import DEMO_AUTH, NO_AUTH, Auth
-from loadtests.sizing import architecture, deployed_sizes, fairness
 from loadtests.step import step_cost, summarize_step
 from loadtests.tls import client_context
 
@@ -145,14 +146,18 @@ def wait_until_ready(
 ) -> float:
     """Seconds until GET {url}/ready answered 200; TimeoutError naming the last status otherwise,
     and PermissionError at once on 401/403 (a request refused for its auth will not get in later)."""
-    started = time.monotonic()
-    while (status := http_status(f"{url}{READY_PATH}", auth)) != 200:
+    answers: list[int | None] = []
+
+    def ready() -> bool | None:
+        answers.append(status := http_status(f"{url}{READY_PATH}", auth))
         if status in (401, 403):
             raise PermissionError(f"{url}{READY_PATH} answered {status}: the request's signature was refused")
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"{url}{READY_PATH} not ready after {timeout:.0f} s (last answer: {status})")
-        sleep(interval)
-    return time.monotonic() - started
+        return status == 200 or None
+
+    try:
+        return wait_for(ready, f"{url}{READY_PATH} ready", timeout, interval, sleep=sleep)[0]
+    except TimeoutError as error:
+        raise TimeoutError(f"{error} (last answer: {answers[-1]})") from None
 
 
 def run_scenario(

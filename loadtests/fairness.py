@@ -1,7 +1,7 @@
 """What makes the three ways comparable like for like, or says where they are not (``fairness``):
 
 - compute: throughput per vCPU, with each way's vCPUs stated (a burstable t3.small's 2, a Fargate
-  task's 0.5, a Lambda environment's memory / 1769 MB times the environments in use);
+  task's 0.5, a Lambda environment's ``sizing.lambda_vcpus`` times the environments in use);
 - transport: what the runs spoke, from the endpoint measured: Lambda's Function URL is always HTTPS,
   an ALB is HTTPS when its stack was given a certificate (else plain HTTP); locally plain HTTP, with
   an extra steady run over HTTPS under `make demo TLS=1`;
@@ -51,13 +51,8 @@ def host_architecture(machine: str | None = None) -> Architecture:
 
 
 def fargate_workers() -> int:
-    """The workers one Fargate task runs: the ECS stack's APP_WORKERS (1,536 CPU units: 2)."""
-    return workers_for(sizing.fargate_vcpus())
-
-
-def lambda_vcpus() -> float:
-    """CPU is allotted in proportion to memory: 1769 MB buys one vCPU."""
-    return sizing.LAMBDA_MEMORY_MB / sizing.LAMBDA_MB_PER_VCPU
+    """The workers one Fargate task runs: the ECS stack's APP_WORKERS."""
+    return workers_for(sizing.FARGATE_VCPUS)
 
 
 def deployed_sizes() -> dict[str, Any]:
@@ -92,16 +87,16 @@ def compute(
                 f"a {kind} has {per_instance} vCPUs)"
             )
     elif way == "ecs":
-        vcpus = sizing.fargate_vcpus() * sizing.FARGATE_MIN_TASKS
+        vcpus = sizing.FARGATE_VCPUS * sizing.FARGATE_MIN_TASKS
         basis = (
-            f"{sizing.FARGATE_MIN_TASKS} task x {sizing.fargate_vcpus():g} vCPU, {fargate_workers()} "
+            f"{sizing.FARGATE_MIN_TASKS} task x {sizing.FARGATE_VCPUS:g} vCPU, {fargate_workers()} "
             "uvicorn worker(s) (the minimum; autoscaling may add tasks)"
         )
     else:
         environments, counted = lambda_environments(on_aws, target, steady_users)
-        vcpus = lambda_vcpus() * environments
+        vcpus = sizing.lambda_vcpus() * environments
         basis = (
-            f"{environments} environments ({counted}) x {lambda_vcpus():.2f} vCPU "
+            f"{environments} environments ({counted}) x {sizing.lambda_vcpus():.2f} vCPU "
             f"({sizing.LAMBDA_MEMORY_MB} MB / {sizing.LAMBDA_MB_PER_VCPU} MB per vCPU)"
         )
     throughput = (target.get("steady") or {}).get("throughput_rps")
