@@ -24,7 +24,7 @@ from typing import Final
 from infra.common.paths import REPO_ROOT
 from infra.common.sizing import Architecture
 
-UNIT_FILE: Final = Path(__file__).with_name("one-model.service")
+UNIT_FILE: Final = Path(__file__).with_name("one-model.service")  # the systemd unit the bundle carries
 SERVING_LOCK: Final = REPO_ROOT / "requirements" / "serving.txt"
 WHEEL_CACHE: Final = REPO_ROOT / ".cache" / "ec2-wheels"
 WHEELS_DIR: Final = "wheels"  # in the bundle; user_data.sh installs from <app>/wheels
@@ -49,7 +49,7 @@ BUNDLE_FILES: Final[tuple[str, ...]] = (
     "model/artifacts/model.onnx",
     "model/artifacts/metadata.json",
     "requirements/serving.txt",
-    "infra/ec2/one-model.service",
+    UNIT_FILE.relative_to(REPO_ROOT).as_posix(),
 )
 
 
