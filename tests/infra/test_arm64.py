@@ -20,9 +20,9 @@ import httpx
 import numpy as np
 import pytest
 
+from infra.common.sizing import APP_PORT
 from infra.ec2.bundle import write_bundle
 from infra.local import docker as docker_module
-from infra.common.sizing import APP_PORT
 from infra.local.commands import RUNTIME_ENVIRONMENT, lambda_command, server_command
 from infra.local.docker import (
     DOCKER,
@@ -193,15 +193,18 @@ def test_ec2_bundles_aarch64_wheels_install_by_hash_and_serve_on_arm64(
     env = [
         item
         # One worker: the instance's own count (one per vCPU) only adds emulated start-up work here.
-        for key, value in {**RUNTIME_ENVIRONMENT, "APP_HOST": "0.0.0.0", "APP_PORT": str(APP_PORT), "APP_WORKERS": "1"}.items()
+        for key, value in {
+            **RUNTIME_ENVIRONMENT,
+            "APP_HOST": "0.0.0.0",
+            "APP_PORT": str(APP_PORT),
+            "APP_WORKERS": "1",
+        }.items()
         for item in ("--env", f"{key}={value}")
     ]
     rows = holdout_rows()[:ROWS]
 
     container = start_container(
-        *emulated(
-            "--volume", f"{bundle}:/bundle:ro", "--publish", f"127.0.0.1::{APP_PORT}"
-        ),
+        *emulated("--volume", f"{bundle}:/bundle:ro", "--publish", f"127.0.0.1::{APP_PORT}"),
         *env,
         base_image(ARM64),
         "sh",
