@@ -92,11 +92,13 @@ test: $(MODEL) sam-cli checkov ## Lint, then run the whole test suite
 
 # The markers (pyproject.toml) of what the quick lane leaves to `make test`: tests/conftest.py adds
 # docker, systemd and sam from the fixtures a test uses; load is marked where Locust or the bench runs.
+# Its tests share no state, so pytest-xdist runs them on every core (make test keeps one process:
+# the container and load tests pace themselves against the machine's cores).
 FAST_LANE := not (docker or systemd or sam or load)
 
 .PHONY: test-fast
 test-fast: $(MODEL) checkov ## Every test that needs no Docker, systemd, SAM or load (no lint; make test runs all)
-	$(BIN)/pytest -m "$(FAST_LANE)"
+	$(BIN)/pytest -n auto -m "$(FAST_LANE)"
 
 # ---- load tests and the comparison
 # Locust (headless, real) against three targets, then reports/<run-id>/report.md + report.json + charts.
