@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 
+from serving import environment
 from serving.config import Settings
 from serving.model import Model
 
@@ -26,6 +27,16 @@ async def app_settings(request: Request) -> Settings:
 
 ModelDep = Annotated[Model, Depends(app_model)]
 SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+def unready_reason(model: Model) -> str | None:
+    """Why this process should get no traffic now (``/ready`` and the Open Inference Protocol's
+    readiness answer 503 with it), or None when it is ready."""
+    if not model.ready:
+        return "model not loaded"
+    if environment.draining():  # after SIGTERM: the balancer stops routing here first
+        return "draining"
+    return None
 
 
 async def require_json(request: Request) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from serving import environment
-from serving.dependencies import ModelDep
+from serving.dependencies import ModelDep, unready_reason
 from serving.metrics import exposition
 from serving.schemas import HealthResponse, ReadyResponse
 
@@ -27,10 +26,8 @@ async def health() -> dict[str, str]:
     summary="Readiness: model loaded and warmed up, and not draining",
 )
 async def ready(model: ModelDep) -> dict[str, str]:
-    if not model.ready:
-        raise HTTPException(503, "model not loaded")
-    if environment.draining():  # after SIGTERM: the balancer stops routing here first
-        raise HTTPException(503, "draining")
+    if reason := unready_reason(model):
+        raise HTTPException(503, reason)
     return {"status": "ready", "model_version": model.version}
 
 

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import ValidationError
 
-from serving import environment
-from serving.dependencies import ModelDep, SettingsDep
+from serving.dependencies import ModelDep, SettingsDep, unready_reason
 from serving.model import Model
 from serving.oip.schemas import (
     ErrorResponse,
@@ -98,10 +97,8 @@ async def ready(model: ModelDep) -> dict[str, bool]:
 
 
 def _raise_unless_ready(model: Model) -> None:
-    if not model.ready:
-        raise InferenceError(503, "model not loaded")
-    if environment.draining():
-        raise InferenceError(503, "draining")
+    if reason := unready_reason(model):
+        raise InferenceError(503, reason)
 
 
 @router.get("", response_model=ServerMetadata, summary="Server metadata")
