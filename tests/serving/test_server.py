@@ -231,7 +231,8 @@ def _upload_head(length: int) -> bytes:
     )
 
 
-def _until(check: Any, seconds: float = 5.0) -> Any:
+def until(check: Any, seconds: float = 5.0) -> Any:
+    """``check()`` every 50 ms until it returns other than None (that), else None after ``seconds``."""
     deadline = time.monotonic() + seconds
     while (result := check()) is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -250,7 +251,7 @@ def test_a_client_that_disconnects_mid_upload_is_a_499_without_traceback_or_5xx(
         series = 'http_requests_total{method="POST",route="/predict",status="499"} 1.0'
         return metrics if series in metrics else None
 
-    metrics = _until(counted_499)
+    metrics = until(counted_499)
     assert metrics is not None, short_timeouts.get("/metrics")[1]
     assert not re.search(r'^http_request\w*\{[^}]*status="5\d\d"', metrics, re.MULTILINE)
     log = short_timeouts.log()
@@ -269,7 +270,7 @@ def test_connections_beyond_the_limit_get_503_and_service_returns_when_they_clos
             for sock in held:
                 sock.close()
 
-        assert _until(lambda: 200 if live.get("/ready")[0] == 200 else None) == 200
+        assert until(lambda: 200 if live.get("/ready")[0] == 200 else None) == 200
 
 
 def test_sigterm_with_an_upload_that_never_finishes_exits_within_the_grace_period(tmp_path: Path) -> None:

@@ -4,11 +4,9 @@ per-boot metrics directory, and /ready going 503 while the server drains after S
 from __future__ import annotations
 
 import http.client
-import json
 import re
 import signal
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,9 +14,7 @@ import pytest
 
 from serving.config import METRICS_DIR_VARIABLE
 from serving.server import metrics_directory
-from tests.serving.test_server import LiveServer, live_server
-
-ROW = [14.2, 1.7, 2.4, 15.6, 127, 2.8, 3.06, 0.28, 2.29, 5.64, 1.04, 3.92, 1065]
+from tests.serving.test_server import ROW, LiveServer, live_server, until
 
 
 def _sample(metrics: str, series: str) -> float:
@@ -45,9 +41,7 @@ def test_metrics_are_the_sum_over_two_real_workers(tmp_path: Path, monkeypatch: 
                     break
 
         # A worker counts a request just after answering it: wait for the last ones to be counted.
-        deadline = time.monotonic() + 10
-        while _sample(live.get("/metrics")[1], HEALTH_200) < sent and time.monotonic() < deadline:
-            time.sleep(0.05)
+        until(lambda: True if _sample(live.get("/metrics")[1], HEALTH_200) >= sent else None, seconds=10)
         scrapes = [live.get("/metrics")[1] for _ in range(6)]
         files = sorted(path.name for path in (tmp_path / "metrics").iterdir())
 
@@ -80,7 +74,7 @@ def test_without_a_directory_set_each_port_has_its_own(
 def _predict(live: LiveServer) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", live.port, timeout=10)
     try:
-        body = json.dumps({"instances": [ROW]})
+        body = b'{"instances": [' + ROW + b"]}"
         connection.request("POST", "/predict", body, {"content-type": "application/json"})
         return connection.getresponse().status
     finally:
@@ -92,9 +86,7 @@ def test_after_sigterm_ready_is_503_while_requests_are_still_served_then_it_exit
         assert live.get("/ready")[0] == 200
 
         live.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while (ready := live.get("/ready"))[0] == 200 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        ready = until(lambda: answer if (answer := live.get("/ready"))[0] != 200 else None, seconds=10)
 
         # Not ready, yet still accepting and serving: a balancer that checks /ready stops routing first.
         assert ready == (503, '{"detail":"draining"}')
